@@ -1,0 +1,68 @@
+"""Values of the school calendar: levels, day states, places and the answer for one day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    """School level; each is funded by a different collectivité (commune, département, région)."""
+
+    ECOLE = "ecole"
+    COLLEGE = "college"
+    LYCEE = "lycee"
+
+
+class DayState(StrEnum):
+    """What a day is for one level in one place. Exactly one per (date, place, level)."""
+
+    PRESENTIEL = "presentiel"
+    HYBRIDE = "hybride"
+    DISTANCIEL = "distanciel"
+    VACANCES = "vacances"
+    FERIE = "ferie"
+    WEEKEND = "weekend"
+
+
+#: States in which classes happen (in person, half gauge or at a distance).
+CLASS_STATES: frozenset[DayState] = frozenset({DayState.PRESENTIEL, DayState.HYBRIDE, DayState.DISTANCIEL})
+
+#: Stable index of each state, used as an array axis by the demand model.
+STATE_INDEX: dict[DayState, int] = {s: i for i, s in enumerate(DayState)}
+LEVEL_INDEX: dict[Level, int] = {lv: i for i, lv in enumerate(Level)}
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where: a zone, an académie or a département (the most precise one given wins).
+
+    `Place.resolve` (in places.py) fills the coarser fields from the finer one, so a resolved place
+    with a département also carries its académie and zone.
+    """
+
+    zone: str | None = None
+    academie: str | None = None
+    departement: str | None = None
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    """The calendar's answer for one date, place and level.
+
+    `rentree`: first class day after a break of two or more weekdays without class.
+    `bascule`: first class day whose state differs from the previous class day's state
+    (e.g. the first day of distance learning, 2021-04-06, or the return to class on 2021-05-03).
+    `because`: names of the holidays and events that decided the state, most decisive last.
+    """
+
+    date: date
+    state: DayState
+    rentree: bool
+    bascule: bool
+    because: tuple[str, ...]
+
+    @property
+    def has_class(self) -> bool:
+        return self.state in CLASS_STATES
