@@ -1,0 +1,1 @@
+"""Test doubles and real-component fixtures (Prometheus server, fake Kubernetes API, tool binaries)."""
