@@ -139,6 +139,8 @@ def decide(
     if observed_need is not None and observed_need > target:
         target = max(target, min(observed_need, planned.ceiling))
         reasons.append("observed")
+        if observed_need > planned.ceiling:
+            reasons.extend(f"ceiling:{f}" for f in planned.funders)
     history = history.record(now.timestamp(), target, settings.stabilisation_window_s)
     value = target
     if current is not None and target < current:
