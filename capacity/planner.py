@@ -186,4 +186,5 @@ def apportion(total: IntArray, shares: FloatArray) -> IntArray:
     order = np.argsort(-frac, axis=0, kind="stable")
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(shares.shape[0])[:, None].repeat(shares.shape[1], axis=1), axis=0)
-    return base + (rank < remainder[None, :]).astype(np.int64)
+    parts: IntArray = base + (rank < remainder[None, :]).astype(np.int64)
+    return parts
