@@ -313,6 +313,9 @@ def test_restricted_security_context(docs: list[Doc]) -> None:
     assert ctx["capabilities"] == {"drop": ["ALL"]}
     assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
     assert "hostNetwork" not in pod and "hostPID" not in pod
+    # Pod Security Standard "restricted" also limits the volume types.
+    for volume in pod["volumes"]:
+        assert set(volume) - {"name"} <= {"configMap", "secret", "emptyDir", "projected", "downwardAPI"}
 
 
 def test_tmp_is_a_writable_empty_dir(docs: list[Doc]) -> None:
