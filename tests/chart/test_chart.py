@@ -36,11 +36,7 @@ Doc = dict[str, Any]
 ALLOWED = {
     *{("apps", r, v) for r in ("deployments", "statefulsets") for v in ("get", "list", "watch")},
     *{("autoscaling", "horizontalpodautoscalers", v) for v in ("get", "list", "watch", "patch", "update")},
-    *{
-        ("apps", r, v)
-        for r in ("deployments/scale", "statefulsets/scale")
-        for v in ("get", "patch", "update")
-    },
+    *{("apps", r, v) for r in ("deployments/scale", "statefulsets/scale") for v in ("get", "patch", "update")},
     *{(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")},
     *{("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")},
     *{("", "configmaps", v) for v in ("get", "create", "update", "patch")},
@@ -226,9 +222,7 @@ def test_rbac_grants_exactly_the_allowed_verbs(docs: list[Doc]) -> None:
     # Nothing in any rendered role (bound or not) goes beyond the list either.
     for role in [*of_kind(docs, "Role"), *of_kind(docs, "ClusterRole")]:
         for rule in role["rules"]:
-            for triple in (
-                (g, r, v) for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]
-            ):
+            for triple in ((g, r, v) for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]):
                 assert triple in ALLOWED, f"{role['metadata']['name']} grants {triple}"
 
 
@@ -355,9 +349,7 @@ def test_values_reach_the_command_line(nondefault_docs: list[Doc]) -> None:
     assert arg_value(args, "--prometheus-url") == values["prometheus"]["url"]
     assert arg_value(args, "--lease-name") == "capctl-leader"
     assert args[-2:] == values["extraArgs"]
-    assert (
-        container(nondefault_docs)["image"] == f"{values['image']['repository']}@{values['image']['digest']}"
-    )
+    assert container(nondefault_docs)["image"] == f"{values['image']['repository']}@{values['image']['digest']}"
 
 
 def mounted_files(docs: list[Doc]) -> dict[str, tuple[str, str]]:
@@ -466,6 +458,18 @@ def test_file_contents_are_kept_byte_for_byte(helm: Path) -> None:
     assert mounted_tree(docs, "policies") == {"mandats/odd.yaml": tricky}
 
 
+def test_the_repository_policies_install_unchanged(helm: Path) -> None:
+    """The shipped policies/ tree (topology + mandats/*), passed file by file, is what the pod reads."""
+    root = REPO / "policies"
+    on_disk = {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*.yaml"))}
+    assert "topology.yaml" in on_disk and any(p.startswith("mandats/") for p in on_disk)
+    args = []
+    for path in on_disk:
+        args += ["--set-file", f"policies.files.{path.replace('.', chr(92) + '.')}={root / path}"]
+    docs = render(helm, *args)
+    assert mounted_tree(docs, "policies") == on_disk
+
+
 def test_structured_policy_values_are_written_as_yaml(helm: Path) -> None:
     docs = render(helm, "--set", "policies.files.operator\\.yaml.lead_time_s=900")
     assert yaml.safe_load(mounted_tree(docs, "policies")["operator.yaml"]) == {"lead_time_s": 900}
@@ -499,9 +503,7 @@ def test_model_configmap_from_values(nondefault_docs: list[Doc]) -> None:
 
 
 def test_grafana_dashboard_configmap(nondefault_docs: list[Doc]) -> None:
-    (cm,) = [
-        d for d in of_kind(nondefault_docs, "ConfigMap") if "grafana_dashboard" in d["metadata"]["labels"]
-    ]
+    (cm,) = [d for d in of_kind(nondefault_docs, "ConfigMap") if "grafana_dashboard" in d["metadata"]["labels"]]
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert cm["metadata"]["namespace"] == "monitoring"
     assert cm["metadata"]["annotations"] == {"grafana_folder": "Capacity"}

@@ -69,9 +69,7 @@ def test_both_stages_start_from_python_311_slim() -> None:
     assert len(froms) == 2
     assert {args.get(f.strip("${}"), f) for f in froms} == {"python:3.11-slim"}
     copies = [a for k, a in final_stage() if k == "COPY"]
-    assert copies == ["--from=builder /opt/capctl /opt/capctl"], (
-        "the final image gets the venv and nothing else"
-    )
+    assert copies == ["--from=builder /opt/capctl /opt/capctl"], "the final image gets the venv and nothing else"
 
 
 def test_image_and_chart_agree_on_entrypoint_and_user() -> None:
@@ -103,9 +101,7 @@ def test_image_and_chart_agree_on_entrypoint_and_user() -> None:
 
 
 def test_build_context_holds_the_package_and_nothing_else() -> None:
-    tracked = subprocess.run(
-        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.split()
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
     package = [p for p in tracked if p.startswith("capacity/")]
     assert package and all(in_context(p) for p in package)
     assert in_context("pyproject.toml") and in_context("README.md")
