@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,8 +21,12 @@ def cold_runs(n: int = 5) -> list[float]:
     out = []
     for _ in range(n):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "capacity", "plan", "--date", "2021-04-26"], cwd=REPO, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "capacity", "plan", "--date", "2021-04-26"],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
         out.append(time.perf_counter() - t0)
     return out
 
@@ -30,16 +34,12 @@ def cold_runs(n: int = 5) -> list[float]:
 def school_year() -> tuple[float, int]:
     from capacity.calendar import SchoolCalendar
     from capacity.demand import default_rates
-    from capacity.planner import plan_day
+    from capacity.planner import plan_range
     from capacity.policies import load_policies
 
     policies, calendar, rates = load_policies(), SchoolCalendar.load(), default_rates()
     t0 = time.perf_counter()
-    d, days = date(2020, 9, 1), 0
-    while d <= date(2021, 7, 6):
-        plan_day(d, 3600, policies, calendar, rates)
-        d += timedelta(days=1)
-        days += 1
+    days = sum(1 for _ in plan_range(date(2020, 9, 1), date(2021, 7, 6), 3600, policies, calendar, rates))
     return time.perf_counter() - t0, days
 
 

@@ -28,12 +28,16 @@ class BaseLayer:
     public: dict[date, str]
 
 
-@cache
 def base_layer(zone: str, departement: str | None) -> BaseLayer:
+    """The base layer that applies to a département (or to a whole zone when it is None)."""
+    return _base_layer(zone, ALSACE_MOSELLE.get(departement or ""))
+
+
+@cache
+def _base_layer(zone: str, subdiv: str | None) -> BaseLayer:
     years = range(FIRST_YEAR, LAST_YEAR + 1)
     school = holidays.France(  # type: ignore[attr-defined]
         subdiv=f"Zone {zone}", categories=("school",), years=years, language="fr"
     )
-    subdiv = ALSACE_MOSELLE.get(departement or "")
     public = holidays.France(subdiv=subdiv, years=years, language="fr")  # type: ignore[attr-defined]
     return BaseLayer(school=dict(school.items()), public=dict(public.items()))
