@@ -85,7 +85,8 @@ def _shape(name: str, spec: Mapping[str, Any], seen: tuple[str, ...] = ()) -> Fl
         raise ConfigError(f"shape {name!r} mixes itself", path="default_rates.yaml")
     body = spec[name]
     if "mix" in body:
-        return np.sum([w * _shape(n, spec, (*seen, name)) for n, w in body["mix"].items()], axis=0)
+        mixed: FloatArray = np.sum([w * _shape(n, spec, (*seen, name)) for n, w in body["mix"].items()], axis=0)
+        return mixed
     h = _hours()
     out = np.full(SLOTS_PER_DAY, float(body.get("floor", 0.0)))
     for b in body.get("bumps", []):
@@ -148,19 +149,23 @@ def segment_users(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[
     # rates[:, states, weekday][:, :, base] → [profile, segment, instant]
     per_profile = rates.rates[:, states, weekday][:, :, base]
     users = np.einsum("sp,psi->si", pop, per_profile)
+    # A day can be both a rentrée and a bascule (Good Friday made 6 Apr 2021 a rentrée in Alsace-Moselle):
+    # the surges are alternative explanations of the same rush, so the larger applies, not their product.
+    factor = np.ones_like(users)
     for f, flag in enumerate(FLAGS):
         flagged = np.fromiter((getattr(i, flag) for i in infos), dtype=bool, count=len(infos))
         if flagged.any():
-            factor = rates.surge[f, states[flagged]][:, base]
-            users[flagged] *= factor
-    return users
+            factor[flagged] = np.maximum(factor[flagged], rates.surge[f, states[flagged]][:, base])
+    out: FloatArray = users * factor
+    return out
 
 
 def reduce_to_grid(values: FloatArray, grid: DayGrid) -> FloatArray:
     """Peak within each slot of `grid` from values at 5-minute instants (last axis)."""
     per_slot = grid.step_s // BASE_STEP_S
     n = len(grid)
-    return values[..., : n * per_slot].reshape(*values.shape[:-1], n, per_slot).max(axis=-1)
+    peaks: FloatArray = values[..., : n * per_slot].reshape(*values.shape[:-1], n, per_slot).max(axis=-1)
+    return peaks
 
 
 def forecast_day(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[DayInfo], step_s: int) -> DayForecast:

@@ -111,4 +111,8 @@ def _build(node: yaml.Node, key: PathKey, lines: dict[PathKey, int], path: str, 
             return _SCALAR.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             raise ConfigError(f"unsupported value: {exc.problem}", path=path, line=node.start_mark.line + 1) from None
+        except ValueError as exc:  # e.g. a date like 2021-13-01
+            raise ConfigError(
+                f"expected a date YYYY-MM-DD, found {node.value!r} ({exc})", path=path, line=node.start_mark.line + 1
+            ) from None
     raise ConfigError("unsupported YAML node", path=path, line=node.start_mark.line + 1)  # pragma: no cover
