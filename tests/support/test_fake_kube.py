@@ -154,6 +154,17 @@ def test_configmap_crud_and_type_errors_like_the_server(fake_kube: FakeKube) -> 
     assert fake_kube.get_object("v1", "ConfigMap", NS, "state") is None
 
 
+def test_finalizers_hold_a_deleted_object_until_they_are_removed(fake_kube: FakeKube) -> None:
+    core = client.CoreV1Api(fake_kube.api_client())
+    meta = client.V1ObjectMeta(name="state", finalizers=["capctl.ent/cleanup"])
+    core.create_namespaced_config_map(NS, client.V1ConfigMap(metadata=meta, data={"floor": "3"}))
+    core.delete_namespaced_config_map("state", NS)
+    held = core.read_namespaced_config_map("state", NS)
+    assert held.metadata.deletion_timestamp is not None
+    core.patch_namespaced_config_map("state", NS, {"metadata": {"finalizers": None}})
+    assert fake_kube.get_object("v1", "ConfigMap", NS, "state") is None
+
+
 def test_events_create_and_list_by_involved_object(fake_kube: FakeKube) -> None:
     core = client.CoreV1Api(fake_kube.api_client())
 
@@ -164,7 +175,9 @@ def test_events_create_and_list_by_involved_object(fake_kube: FakeKube) -> None:
         )
 
     core.create_namespaced_event(NS, event("web.1", "web"))
-    core.create_namespaced_event(NS, event("api.1", "api"))
+    generated = event("", "api")
+    generated.metadata = client.V1ObjectMeta(generate_name="api.")
+    assert core.create_namespaced_event(NS, generated).metadata.name.startswith("api.")
     listed = core.list_namespaced_event(NS, field_selector="involvedObject.name=web")
     assert [e.metadata.name for e in listed.items] == ["web.1"]
     with pytest.raises(ApiException) as caught:
@@ -460,53 +473,3 @@ def test_lease_concurrent_create_exactly_one_succeeds(fake_kube: FakeKube) -> No
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == [201, 409, 409, 409]
-
-
-# ---------------------------------------------------------------- patch formats as the client sends them
-
-SMP = "application/strategic-merge-patch+json"
-
-
-def test_patch_content_types_the_client_actually_sends(
-    fake_kube: FakeKube, fake_apps: client.AppsV1Api
-) -> None:
-    fake_kube.add_deployment(NS, "web", 2)
-    fake_apps.patch_namespaced_deployment("web", NS, {"spec": {"replicas": 3}})
-    fake_apps.patch_namespaced_deployment(
-        "web", NS, [{"op": "replace", "path": "/spec/replicas", "value": 4}]
-    )
-    merge = "application/merge-patch+json"
-    fake_apps.patch_namespaced_deployment("web", NS, {"spec": {"replicas": 5}}, _content_type=merge)
-    # asking for JSON patch with a dict body: the client's REST layer silently switches to strategic merge
-    fake_apps.patch_namespaced_deployment(
-        "web", NS, {"spec": {"replicas": 6}}, _content_type="application/json-patch+json"
-    )
-    assert [w.content_type for w in fake_kube.writes()] == [SMP, "application/json-patch+json", merge, SMP]
-    assert fake_kube.get_object("apps/v1", "Deployment", NS, "web")["spec"]["replicas"] == 6
-
-
-def test_strategic_merge_merges_containers_by_name_merge_patch_replaces_them(
-    fake_kube: FakeKube, fake_apps: client.AppsV1Api
-) -> None:
-    fake_kube.add_deployment(NS, "web", 2)
-    sidecar = {"spec": {"template": {"spec": {"containers": [{"name": "envoy", "image": "envoy:1.31"}]}}}}
-    merged = fake_apps.patch_namespaced_deployment("web", NS, sidecar)
-    assert [c.name for c in merged.spec.template.spec.containers] == ["web", "envoy"]
-    replaced = fake_apps.patch_namespaced_deployment(
-        "web", NS, sidecar, _content_type="application/merge-patch+json"
-    )
-    assert [c.name for c in replaced.spec.template.spec.containers] == ["envoy"]
-
-
-def test_json_patch_test_operation_guards_the_write(fake_kube: FakeKube, fake_apps: client.AppsV1Api) -> None:
-    fake_kube.add_deployment(NS, "web", 2)
-    guarded = [
-        {"op": "test", "path": "/spec/replicas", "value": 9},
-        {"op": "replace", "path": "/spec/replicas", "value": 1},
-    ]
-    with pytest.raises(ApiException) as caught:
-        fake_apps.patch_namespaced_deployment("web", NS, guarded)
-    assert (caught.value.status, status_body(caught.value)["reason"]) == (422, "Invalid")
-    assert fake_kube.get_object("apps/v1", "Deployment", NS, "web")["spec"]["replicas"] == 2
-    guarded[0]["value"] = 2
-    assert fake_apps.patch_namespaced_deployment("web", NS, guarded).spec.replicas == 1

@@ -108,6 +108,21 @@ def test_conflict_injection_moves_the_resource_version_and_retry_on_conflict_rec
     assert [w.status for w in fake_kube.writes()] == [409, 200]
 
 
+def test_conflict_injection_only_fails_writes_that_carry_a_resource_version(
+    fake_kube: FakeKube, fake_apps: client.AppsV1Api
+) -> None:
+    fake_kube.add_deployment(NS, "web", 2)
+    fake_kube.conflict_next("PATCH", r"/deployments/web$", times=2)
+    # an unconditional patch lands on top of the concurrent write, as on the real server
+    assert fake_apps.patch_namespaced_deployment("web", NS, {"spec": {"replicas": 3}}).spec.replicas == 3
+    version = fake_kube.get_object("apps/v1", "Deployment", NS, "web")["metadata"]["resourceVersion"]
+    with pytest.raises(ApiException) as caught:
+        guarded = {"metadata": {"resourceVersion": version}, "spec": {"replicas": 4}}
+        fake_apps.patch_namespaced_deployment("web", NS, guarded)
+    assert status_body(caught.value)["reason"] == "Conflict"
+    assert fake_kube.get_object("apps/v1", "Deployment", NS, "web")["spec"]["replicas"] == 3
+
+
 def test_server_down_refuses_connections_then_comes_back_with_its_data(
     fake_kube: FakeKube, fake_apps: client.AppsV1Api
 ) -> None:

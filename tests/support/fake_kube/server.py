@@ -47,6 +47,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Go's net/http sets TCP_NODELAY; without it, headers and body go out in two segments and the client's
+    # delayed ACK stalls every keep-alive request by ~40 ms.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
@@ -213,8 +216,12 @@ class FakeKube:
         self.faults.arm(fault)
 
     def conflict_next(self, method: str, path_regex: str, times: int = 1) -> None:
-        """Answer the next matching writes with 409 Conflict and give the target a new resourceVersion, as if
-        another client had written it in between. The write itself is not applied."""
+        """Make another client write the target (new resourceVersion) just before the next matching request,
+        which then gets the real server's answer: 409 Conflict for a PUT, a scale PUT, a patch or a delete
+        that carries the resourceVersion it read; success for unconditional writes (a patch without
+        resourceVersion, a PUT without one), since the real server retries those internally and never
+        answers 409. A create has no target: the request proceeds unchanged (seed with `put_object` to
+        simulate a concurrent create)."""
         self.faults.arm(Fault("conflict", method.upper(), re.compile(path_regex), times))
 
     def clear_faults(self) -> None:
@@ -244,25 +251,26 @@ class FakeKube:
     # ------------------------------------------------------------ serving
 
     def _respond(self, request: Request, authorization: str | None) -> Response | None:
+        """Answer one request; it is logged before it stops counting as in flight (see `wait_idle`)."""
         with self._lock:
             self._in_flight += 1
         try:
-            response = self._answer(request, authorization)
+            try:
+                response = self._answer(request, authorization)
+            except Exception as exc:  # a bug in the fake must reach the test as a 500, not a hung client
+                error = status.ApiError(500, "InternalError", f"fake-kube bug: {exc!r}", {})
+                response = Response(500, error.body())
+            code = None if response is None else response.status
+            self.log.record(
+                LoggedRequest(
+                    request.method, request.path, request.query, request.content_type, request.body, code
+                )
+            )
+            return response
         finally:
             with self._lock:
                 self._in_flight -= 1
                 self._lock.notify_all()
-        body = request.body
-        entry = LoggedRequest(
-            request.method,
-            request.path,
-            request.query,
-            request.content_type,
-            body,
-            None if response is None else response.status,
-        )
-        self.log.record(entry)
-        return response
 
     def _answer(self, request: Request, authorization: str | None) -> Response | None:
         if self._mode == "closed":
@@ -279,19 +287,10 @@ class FakeKube:
             error = status.for_code(fault.status, fault.message, fault.retry_after)
             return Response(error.code, error.body(), dict(error.headers))
         elif fault is not None and fault.kind == "conflict":
-            return self._injected_conflict(request)
+            target = self.router.parse_target(request.path)
+            if target is not None and target.namespace is not None and target.name is not None:
+                self.store.touch(target.rt, target.namespace, target.name)
         return self.router.handle(request)
-
-    def _injected_conflict(self, request: Request) -> Response:
-        target = self.router.parse_target(request.path)
-        if target is None:
-            error = status.path_not_found()
-            return Response(404, error.body())
-        name = target.name or ((request.body or {}).get("metadata") or {}).get("name", "")
-        if target.namespace is not None and target.name is not None:
-            self.store.touch(target.rt, target.namespace, target.name)
-        error = status.conflict(target.rt.group, target.rt.plural, name)
-        return Response(409, error.body())
 
     # ------------------------------------------------------------ direct store access
 
