@@ -106,7 +106,11 @@ def test_deployment_create_sets_server_fields_defaults_and_drops_client_status(
 def test_deployment_crud_round_trip(fake_kube: FakeKube, fake_apps: client.AppsV1Api) -> None:
     created = fake_apps.create_namespaced_deployment(NS, deployment("web", 2))
     fake_kube.add_deployment("other", "api", 1)
-    assert [d.metadata.name for d in fake_apps.list_namespaced_deployment(NS).items] == ["web"]
+    listed = fake_apps.list_namespaced_deployment(NS)
+    assert [d.metadata.name for d in listed.items] == ["web"]
+    assert (
+        listed.kind == "DeploymentList" and listed.items[0].kind is None
+    )  # kubernetes#3030, as on a cluster
     assert sorted(d.metadata.name for d in fake_apps.list_deployment_for_all_namespaces().items) == [
         "api",
         "web",
@@ -282,8 +286,11 @@ def test_unknown_fields_are_dropped_by_default_and_refused_when_strict(
     fake_kube: FakeKube, fake_apps: client.AppsV1Api
 ) -> None:
     fake_kube.add_deployment(NS, "web", 2)
-    patched = fake_apps.patch_namespaced_deployment("web", NS, {"spec": {"replicas": 3, "replica": 7}})
+    patched, _, headers = fake_apps.patch_namespaced_deployment_with_http_info(
+        "web", NS, {"spec": {"replicas": 3, "replica": 7}}
+    )
     assert patched.spec.replicas == 3
+    assert headers["Warning"] == '299 - "unknown field \\"spec.replica\\""'
     assert "replica" not in fake_kube.get_object("apps/v1", "Deployment", NS, "web")["spec"]
     with pytest.raises(ApiException) as caught:
         fake_apps.patch_namespaced_deployment("web", NS, {"spec": {"replica": 7}}, field_validation="Strict")
