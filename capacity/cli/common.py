@@ -1,0 +1,57 @@
+"""Options and loaders shared by the commands."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from capacity.errors import InputError
+
+if TYPE_CHECKING:
+    from capacity.calendar import SchoolCalendar
+    from capacity.demand import UsageRates
+
+
+class Output(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table, json or yaml")]
+PoliciesOpt = Annotated[
+    Path | None,
+    typer.Option("--policies", help="policies folder (default: $CAPCTL_POLICIES or the shipped one)"),
+]
+EventsOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--events", help="extra calendar event file or folder (repeatable; later ones win)"),
+]
+
+
+def event_files(paths: list[Path] | None) -> list[Path]:
+    """Expand folders into their *.yaml files, in order."""
+    out: list[Path] = []
+    for p in paths or []:
+        if p.is_dir():
+            out.extend(sorted(p.glob("*.yaml")))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise InputError(f"event file or folder {p} not found")
+    return out
+
+
+def load_calendar(events: list[Path] | None) -> SchoolCalendar:
+    from capacity.calendar import SchoolCalendar
+
+    return SchoolCalendar.load(event_files(events))
+
+
+def load_rates() -> UsageRates:
+    from capacity.demand import default_rates
+
+    return default_rates()

@@ -1,0 +1,47 @@
+"""`capctl plan`: the capacity plan of one day, from the calendar, the demand model and the mandates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capacity.cli import app
+from capacity.cli.common import EventsOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
+
+
+@app.command()
+def plan(
+    date: Annotated[str, typer.Option("--date", help="day to plan, YYYY-MM-DD (Europe/Paris)")],
+    plaque: Annotated[list[str] | None, typer.Option("--plaque", help="plaque id (repeatable; default all)")] = None,
+    step: Annotated[str, typer.Option("--step", help="slot length: 15m or 1h (also 5m, 30m)")] = "1h",
+    output: OutputOpt = Output.table,
+    plot: Annotated[Path | None, typer.Option("--plot", help="draw the day per plaque into this PNG")] = None,
+    policies: PoliciesOpt = None,
+    events: EventsOpt = None,
+) -> None:
+    """Plan replicas per component and slot for one day, with the reason for every number."""
+    from capacity.planner import plan_day
+    from capacity.policies import load_policies
+    from capacity.render import dump, plan_dict, plan_table
+    from capacity.timegrid import parse_date, parse_step
+
+    day = parse_date(date)
+    step_s = parse_step(step)
+    pol = load_policies(policies)
+    calendar = load_calendar(events)
+    if plaque:
+        for p in plaque:
+            pol.topology.plaque(p)  # unknown plaque → InputError listing the known ones
+    result = plan_day(day, step_s, pol, calendar, load_rates(), plaque)
+    if plot is not None:
+        from capacity.plot import plot_plan
+
+        plot_plan(result, plot)
+    if output is Output.table:
+        typer.echo(plan_table(result))
+    else:
+        typer.echo(dump(plan_dict(result), output.value))
+    if plot is not None:
+        typer.echo(f"plot written to {plot}", err=True)
