@@ -39,9 +39,7 @@ def deployment(name: str, replicas: int = 2) -> client.V1Deployment:
     )
 
 
-def raw(
-    fake_kube: FakeKube, method: str, path: str, body: bytes | None, content_type: str
-) -> tuple[int, Any]:
+def raw(fake_kube: FakeKube, method: str, path: str, body: bytes | None, content_type: str) -> tuple[int, Any]:
     """A request outside the client, for what the client cannot send (malformed JSON, unknown paths)."""
     request = urllib.request.Request(fake_kube.url + path, data=body, method=method)
     request.add_header("Authorization", f"Bearer {fake_kube.token}")
@@ -56,9 +54,7 @@ def raw(
 # ---------------------------------------------------------------- configuration and discovery
 
 
-def test_kubeconfig_file_loads_with_the_real_loader_and_reaches_the_fake(
-    fake_kube: FakeKube, tmp_path: Path
-) -> None:
+def test_kubeconfig_file_loads_with_the_real_loader_and_reaches_the_fake(fake_kube: FakeKube, tmp_path: Path) -> None:
     fake_kube.add_deployment(NS, "web", 3)
     configuration = client.Configuration()
     config.load_kube_config(
@@ -71,9 +67,7 @@ def test_kubeconfig_file_loads_with_the_real_loader_and_reaches_the_fake(
 def test_discovery_answers_version_groups_and_resources(fake_kube: FakeKube) -> None:
     api_client = fake_kube.api_client()
     assert client.VersionApi(api_client).get_code().git_version.startswith("v1.")
-    groups = {
-        g.name: g.preferred_version.version for g in client.ApisApi(api_client).get_api_versions().groups
-    }
+    groups = {g.name: g.preferred_version.version for g in client.ApisApi(api_client).get_api_versions().groups}
     assert groups == {"apps": "v1", "autoscaling": "v2", "coordination.k8s.io": "v1"}
     assert client.CoreApi(api_client).get_api_versions().versions == ["v1"]
     resources = {r.name for r in client.AppsV1Api(api_client).get_api_resources().resources}
@@ -108,9 +102,7 @@ def test_deployment_crud_round_trip(fake_kube: FakeKube, fake_apps: client.AppsV
     fake_kube.add_deployment("other", "api", 1)
     listed = fake_apps.list_namespaced_deployment(NS)
     assert [d.metadata.name for d in listed.items] == ["web"]
-    assert (
-        listed.kind == "DeploymentList" and listed.items[0].kind is None
-    )  # kubernetes#3030, as on a cluster
+    assert listed.kind == "DeploymentList" and listed.items[0].kind is None  # kubernetes#3030, as on a cluster
     assert sorted(d.metadata.name for d in fake_apps.list_deployment_for_all_namespaces().items) == [
         "api",
         "web",
@@ -122,9 +114,7 @@ def test_deployment_crud_round_trip(fake_kube: FakeKube, fake_apps: client.AppsV
     assert int(replaced.metadata.resource_version) > int(created.metadata.resource_version)
     assert (replaced.spec.replicas, replaced.metadata.generation) == (4, 2)
 
-    patched = fake_apps.patch_namespaced_deployment(
-        "web", NS, {"metadata": {"annotations": {"capctl/why": "rentree"}}}
-    )
+    patched = fake_apps.patch_namespaced_deployment("web", NS, {"metadata": {"annotations": {"capctl/why": "rentree"}}})
     assert patched.metadata.annotations == {"capctl/why": "rentree"}
     assert patched.metadata.generation == 3  # deployments also bump generation on annotation changes
 
@@ -149,10 +139,7 @@ def test_configmap_crud_and_type_errors_like_the_server(fake_kube: FakeKube) -> 
     assert patched.data == {"floor": "4"}
     with pytest.raises(ApiException) as caught:  # an int where the schema says string: decoding fails
         core.patch_namespaced_config_map("state", NS, {"data": {"floor": 5}})
-    assert (
-        caught.value.status == 400
-        and "cannot be handled as a ConfigMap" in status_body(caught.value)["message"]
-    )
+    assert caught.value.status == 400 and "cannot be handled as a ConfigMap" in status_body(caught.value)["message"]
     assert [c.metadata.name for c in core.list_namespaced_config_map(NS).items] == ["state"]
     core.delete_namespaced_config_map("state", NS)
     assert fake_kube.get_object("v1", "ConfigMap", NS, "state") is None
@@ -188,9 +175,7 @@ def test_events_create_and_list_by_involved_object(fake_kube: FakeKube) -> None:
         core.create_namespaced_event(NS, event("web.2", "web", namespace="elsewhere"))
     assert caught.value.status == 422
     with pytest.raises(ApiException) as caught:
-        core.create_namespaced_event(
-            "no-such-namespace", event("web.3", "web", namespace="no-such-namespace")
-        )
+        core.create_namespaced_event("no-such-namespace", event("web.3", "web", namespace="no-such-namespace"))
     assert status_body(caught.value)["message"] == 'namespaces "no-such-namespace" not found'
 
 
@@ -275,9 +260,7 @@ def test_create_existing_is_already_exists_and_missing_is_not_found(
 def test_unknown_path_and_malformed_body(fake_kube: FakeKube) -> None:
     code, body = raw(fake_kube, "GET", "/apis/apps/v1/namespaces/x/cronjobs", None, "application/json")
     assert (code, body["reason"]) == (404, "NotFound")
-    code, body = raw(
-        fake_kube, "POST", f"/api/v1/namespaces/{NS}/configmaps", b"{not json", "application/json"
-    )
+    code, body = raw(fake_kube, "POST", f"/api/v1/namespaces/{NS}/configmaps", b"{not json", "application/json")
     assert (code, body["reason"]) == (400, "BadRequest")
     assert fake_kube.list_objects("v1", "ConfigMap") == []
 
@@ -318,14 +301,8 @@ def test_scale_read_and_patch_update_the_parent(fake_kube: FakeKube, fake_apps: 
     patched = fake_apps.patch_namespaced_deployment_scale("web", NS, {"spec": {"replicas": 6}})
     after = fake_kube.get_object("apps/v1", "Deployment", NS, "web")
     assert after["spec"]["replicas"] == 6 and after["metadata"]["generation"] == 2
-    assert (
-        patched.metadata.resource_version
-        == after["metadata"]["resourceVersion"]
-        != scale.metadata.resource_version
-    )
-    assert (
-        after["status"]["replicas"] == 2
-    )  # no controller in the fake: status moves only when the test says so
+    assert patched.metadata.resource_version == after["metadata"]["resourceVersion"] != scale.metadata.resource_version
+    assert after["status"]["replicas"] == 2  # no controller in the fake: status moves only when the test says so
 
 
 def test_scale_replace_needs_the_name_and_a_fresh_resource_version(
@@ -333,13 +310,8 @@ def test_scale_replace_needs_the_name_and_a_fresh_resource_version(
 ) -> None:
     fake_kube.add_deployment(NS, "web", 2)
     with pytest.raises(ApiException) as caught:  # the real server refuses a Scale body without metadata.name
-        fake_apps.replace_namespaced_deployment_scale(
-            "web", NS, client.V1Scale(spec=client.V1ScaleSpec(replicas=4))
-        )
-    assert (
-        status_body(caught.value)["message"]
-        == "the name of the object () does not match the name on the URL (web)"
-    )
+        fake_apps.replace_namespaced_deployment_scale("web", NS, client.V1Scale(spec=client.V1ScaleSpec(replicas=4)))
+    assert status_body(caught.value)["message"] == "the name of the object () does not match the name on the URL (web)"
     scale = fake_apps.read_namespaced_deployment_scale("web", NS)
     scale.spec.replicas = 4
     assert fake_apps.replace_namespaced_deployment_scale("web", NS, scale).spec.replicas == 4
@@ -395,10 +367,7 @@ def test_hpa_validation_is_422_invalid_with_causes(fake_kube: FakeKube) -> None:
         "spec.maxReplicas: Invalid value: 10: must be greater than or equal to `minReplicas`"
         in (status_body(caught.value)["message"])
     )
-    assert (
-        fake_kube.get_object("autoscaling/v2", "HorizontalPodAutoscaler", NS, "api")["spec"]["minReplicas"]
-        == 2
-    )
+    assert fake_kube.get_object("autoscaling/v2", "HorizontalPodAutoscaler", NS, "api")["spec"]["minReplicas"] == 2
 
 
 def test_hpa_status_cannot_be_written_through_the_main_resource(fake_kube: FakeKube) -> None:
@@ -414,9 +383,7 @@ def test_hpa_status_cannot_be_written_through_the_main_resource(fake_kube: FakeK
 
 
 def lease(holder: str, renew: dt.datetime) -> client.V1Lease:
-    spec = client.V1LeaseSpec(
-        holder_identity=holder, lease_duration_seconds=15, acquire_time=renew, renew_time=renew
-    )
+    spec = client.V1LeaseSpec(holder_identity=holder, lease_duration_seconds=15, acquire_time=renew, renew_time=renew)
     return client.V1Lease(metadata=client.V1ObjectMeta(name="capctl-leader"), spec=spec)
 
 

@@ -26,9 +26,7 @@ def status_body(error: ApiException) -> dict[str, Any]:
     return body
 
 
-def test_injected_500_raises_and_leaves_the_store_unchanged(
-    fake_kube: FakeKube, fake_apps: client.AppsV1Api
-) -> None:
+def test_injected_500_raises_and_leaves_the_store_unchanged(fake_kube: FakeKube, fake_apps: client.AppsV1Api) -> None:
     before = fake_kube.add_deployment(NS, "web", 2)
     fake_kube.fail_next("PATCH", r"/deployments/web$", status=500)
     with pytest.raises(ApiException) as caught:
@@ -56,22 +54,16 @@ def test_delayed_write_times_out_on_the_client_yet_lands_on_the_server(
     fake_kube.add_deployment(NS, "web", 2)
     fake_kube.delay_next("PATCH", r"/deployments/web/scale$", seconds=0.5)
     with pytest.raises(urllib3.exceptions.ReadTimeoutError):  # PATCH is not retried by urllib3
-        fake_apps.patch_namespaced_deployment_scale(
-            "web", NS, {"spec": {"replicas": 7}}, _request_timeout=0.1
-        )
+        fake_apps.patch_namespaced_deployment_scale("web", NS, {"spec": {"replicas": 7}}, _request_timeout=0.1)
     assert fake_kube.wait_idle()
     assert fake_kube.get_object("apps/v1", "Deployment", NS, "web")["spec"]["replicas"] == 7
 
 
-def test_delayed_write_that_is_dropped_changes_nothing(
-    fake_kube: FakeKube, fake_apps: client.AppsV1Api
-) -> None:
+def test_delayed_write_that_is_dropped_changes_nothing(fake_kube: FakeKube, fake_apps: client.AppsV1Api) -> None:
     before = fake_kube.add_deployment(NS, "web", 2)
     fake_kube.delay_next("PATCH", r"/deployments/web/scale$", seconds=0.3, apply=False)
     with pytest.raises(urllib3.exceptions.ReadTimeoutError):
-        fake_apps.patch_namespaced_deployment_scale(
-            "web", NS, {"spec": {"replicas": 7}}, _request_timeout=0.1
-        )
+        fake_apps.patch_namespaced_deployment_scale("web", NS, {"spec": {"replicas": 7}}, _request_timeout=0.1)
     assert fake_kube.wait_idle()
     assert fake_kube.get_object("apps/v1", "Deployment", NS, "web") == before
 
@@ -148,9 +140,7 @@ def test_server_closing_connections_fails_writes_without_applying_them(
     assert [(r.method, r.status) for r in fake_kube.requests] == [("PATCH", None)]
 
 
-def test_request_log_records_exactly_which_writes_happened(
-    fake_kube: FakeKube, fake_apps: client.AppsV1Api
-) -> None:
+def test_request_log_records_exactly_which_writes_happened(fake_kube: FakeKube, fake_apps: client.AppsV1Api) -> None:
     fake_kube.add_deployment(NS, "web", 2)
     fake_kube.add_hpa(NS, "web", "Deployment", "web", 2, 10)
     fake_apps.read_namespaced_deployment("web", NS)
@@ -166,10 +156,7 @@ def test_request_log_records_exactly_which_writes_happened(
             {"spec": {"minReplicas": 4}},
         )
     ]
-    assert (
-        fake_kube.get_object("autoscaling/v2", "HorizontalPodAutoscaler", NS, "web")["spec"]["minReplicas"]
-        == 2
-    )
+    assert fake_kube.get_object("autoscaling/v2", "HorizontalPodAutoscaler", NS, "web")["spec"]["minReplicas"] == 2
     assert [r.method for r in fake_kube.requests] == ["GET", "PATCH"]
     fake_kube.clear_log()
     assert fake_kube.requests == [] and fake_kube.writes() == []

@@ -1,7 +1,6 @@
 """Pytest fixtures for the fake API server; `tests/support/conftest.py` exposes them to tests/support.
 
-To use them elsewhere, import them into that directory's conftest:
-`from tests.support.fake_kube.fixtures import fake_apps, fake_kube  # noqa: F401`.
+To offer them suite-wide, add "tests.support.fake_kube.fixtures" to `pytest_plugins` in tests/conftest.py.
 """
 
 from __future__ import annotations

@@ -140,8 +140,7 @@ class Router:
         validation_mode = req.query.get("fieldValidation") or "Warn"
         if validation_mode not in ("Ignore", "Warn", "Strict"):
             raise bad_request(
-                f'fieldValidation: Unsupported value: "{validation_mode}": '
-                'supported values: "Ignore", "Strict", "Warn"'
+                f'fieldValidation: Unsupported value: "{validation_mode}": supported values: "Ignore", "Strict", "Warn"'
             )
         return dry_run == "All", validation_mode
 
@@ -156,9 +155,7 @@ class Router:
                 f'application/json (the fake does not decode "{content_type}")',
             )
         if req.body_error is not None or req.body is None:
-            raise bad_request(
-                f"couldn't get version/kind; json parse error: {req.body_error or 'empty body'}"
-            )
+            raise bad_request(f"couldn't get version/kind; json parse error: {req.body_error or 'empty body'}")
         body = req.body
         if isinstance(body, dict):
             if body.get("apiVersion", api_version) != api_version:
@@ -288,9 +285,7 @@ def scale_of(obj: Obj) -> Obj:
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {
-            k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-        },
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
         "spec": {"replicas": spec.get("replicas", 0)},
         "status": {
             "replicas": status.get("replicas", 0),
@@ -309,9 +304,7 @@ def apply_patch(req: Request, current: Obj, model: str) -> Obj:
             f"the body of the request was in an unknown format - accepted media types include: {accepted}",
         )
     if content_type.startswith("application/apply-patch"):
-        raise ApiError(
-            415, "UnsupportedMediaType", "server-side apply is not implemented by the fake API server"
-        )
+        raise ApiError(415, "UnsupportedMediaType", "server-side apply is not implemented by the fake API server")
     if req.body_error is not None or req.body is None:
         raise bad_request(f"error decoding patch: {req.body_error or 'empty body'}")
     if content_type == JSON_PATCH:
@@ -337,6 +330,4 @@ def _warning_headers(warnings: list[str]) -> dict[str, str]:
 
 
 def _method_not_allowed() -> ApiError:
-    return ApiError(
-        405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
-    )
+    return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {})

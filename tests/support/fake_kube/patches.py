@@ -124,22 +124,14 @@ def _smp_map(target: Any, patch: dict[str, Any], model: str | None) -> dict[str,
 def _smp_list(current: Any, patch: list[Any], merge_key: str, model: str | None) -> list[Any]:
     existing = copy.deepcopy(current) if isinstance(current, list) else []
     if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
-        return [
-            _strip_directives(i) for i in patch if not (isinstance(i, dict) and i.get("$patch") == "replace")
-        ]
+        return [_strip_directives(i) for i in patch if not (isinstance(i, dict) and i.get("$patch") == "replace")]
     if merge_key == "":
         return existing + [item for item in patch if item not in existing]
     for item in patch:
         if not isinstance(item, dict) or merge_key not in item:
-            raise bad_request(
-                f"error applying patch: map: {item!r} does not contain declared merge key: {merge_key}"
-            )
+            raise bad_request(f"error applying patch: map: {item!r} does not contain declared merge key: {merge_key}")
         index = next(
-            (
-                i
-                for i, old in enumerate(existing)
-                if isinstance(old, dict) and old.get(merge_key) == item[merge_key]
-            ),
+            (i for i, old in enumerate(existing) if isinstance(old, dict) and old.get(merge_key) == item[merge_key]),
             None,
         )
         if item.get("$patch") == "delete":
@@ -181,9 +173,7 @@ def _parent(doc: Any, parts: list[str], op: str, path: str) -> Any:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            raise _invalid_patch(
-                f'{op} operation does not apply: doc is missing path: "{path}": missing value'
-            )
+            raise _invalid_patch(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
     return node
 
 

@@ -91,9 +91,7 @@ class Decoder:
         self.unknown: list[str] = []
 
     def fail(self, detail: str) -> ApiError:
-        return bad_request(
-            f'{self.kind} in version "{self.version}" cannot be handled as a {self.kind}: {detail}'
-        )
+        return bad_request(f'{self.kind} in version "{self.version}" cannot be handled as a {self.kind}: {detail}')
 
     def decode_object(self, model: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -166,9 +164,7 @@ class Decoder:
                 raise ValueError(value)
             moment = parse_time(value)
         except ValueError:
-            raise self.fail(
-                f'parsing time "{value}" as "{layout}": cannot parse "{value}" as "{layout}"'
-            ) from None
+            raise self.fail(f'parsing time "{value}" as "{layout}": cannot parse "{value}" as "{layout}"') from None
         return format_micro_time(moment) if micro else format_time(moment)
 
     def _quantity(self, value: Any, path: str) -> str:
@@ -186,14 +182,11 @@ class Decoder:
 
     def _mismatch(self, value: Any, path: str, go_type: str) -> ApiError:
         return self.fail(
-            f"json: cannot unmarshal {_json_type(value)} into Go struct field "
-            f"{self.kind}.{path} of type {go_type}"
+            f"json: cannot unmarshal {_json_type(value)} into Go struct field {self.kind}.{path} of type {go_type}"
         )
 
 
-def decode(
-    model: str, kind: str, version: str, body: Any, field_validation: str
-) -> tuple[dict[str, Any], list[str]]:
+def decode(model: str, kind: str, version: str, body: Any, field_validation: str) -> tuple[dict[str, Any], list[str]]:
     """Decode `body` as `model`; returns (object, warnings). `Strict` turns unknown fields into a 400."""
     decoder = Decoder(kind, version)
     obj = decoder.decode_object(model, body)

@@ -64,8 +64,7 @@ def _requirement(text: str) -> Requirement:
             return lambda labels: labels.get(key) != value
         if not value.lstrip("-").isdigit():
             raise bad_request(
-                "unable to parse requirement: for 'gt', 'lt' operators, "
-                f"the value must be an integer: {value}"
+                f"unable to parse requirement: for 'gt', 'lt' operators, the value must be an integer: {value}"
             )
         bound = int(value)
 
@@ -79,9 +78,7 @@ def _requirement(text: str) -> Requirement:
     if match := _EXISTS_RE.match(text):
         negated, key = match.groups()
         return (lambda labels: key not in labels) if negated else (lambda labels: key in labels)
-    raise bad_request(
-        f"unable to parse requirement: found '{text.strip()}', expected: a valid label selector"
-    )
+    raise bad_request(f"unable to parse requirement: found '{text.strip()}', expected: a valid label selector")
 
 
 def label_filter(selector: str | None) -> Callable[[dict[str, Any]], bool]:
@@ -117,9 +114,7 @@ def field_filter(rt: ResourceType, selector: str | None) -> Callable[[dict[str, 
         if match is None:
             raise bad_request(f"invalid selector: '{selector}'; can't understand '{part}'")
         name, op, value = match.groups()
-        if name not in ("metadata.name", "metadata.namespace") and not (
-            rt.kind == "Event" and name in _EVENT_FIELDS
-        ):
+        if name not in ("metadata.name", "metadata.namespace") and not (rt.kind == "Event" and name in _EVENT_FIELDS):
             raise bad_request(f"field label not supported: {name}")
         terms.append((name, op != "!=", value))
     return lambda obj: all((_field_value(rt, obj, n) == v) == eq for n, eq, v in terms)
@@ -139,9 +134,7 @@ def paginate(
         return items, {}
     page = items[: int(limit)]
     last = page[-1]["metadata"]
-    encoded = base64.urlsafe_b64encode(
-        json.dumps({"start": [last["namespace"], last["name"]]}).encode()
-    ).decode()
+    encoded = base64.urlsafe_b64encode(json.dumps({"start": [last["namespace"], last["name"]]}).encode()).decode()
     extra: dict[str, Any] = {"continue": encoded}
     if count_rest:
         extra["remainingItemCount"] = len(items) - len(page)

@@ -200,14 +200,10 @@ class FakeKube:
         `retry_after` adds a `Retry-After` header (the API server sends one with 429s). Beware: urllib3 then
         retries 413/429/503 by itself after sleeping that long, so the operator code never sees the error."""
         text = message or f"fake-kube injected failure ({status})"
-        fault = Fault(
-            "fail", method.upper(), re.compile(path_regex), times, status, text, retry_after=retry_after
-        )
+        fault = Fault("fail", method.upper(), re.compile(path_regex), times, status, text, retry_after=retry_after)
         self.faults.arm(fault)
 
-    def delay_next(
-        self, method: str, path_regex: str, seconds: float, times: int = 1, apply: bool = True
-    ) -> None:
+    def delay_next(self, method: str, path_regex: str, seconds: float, times: int = 1, apply: bool = True) -> None:
         """Hold the next `times` matching requests for `seconds` before answering.
 
         With `apply=True` the request is then served normally, as a slow real server would (a client that
@@ -241,9 +237,7 @@ class FakeKube:
     def writes(self, path_regex: str | None = None) -> list[LoggedRequest]:
         """Non-GET requests, optionally only those whose path matches `path_regex`."""
         pattern = re.compile(path_regex) if path_regex else None
-        return [
-            r for r in self.log.entries() if r.method != "GET" and (pattern is None or pattern.search(r.path))
-        ]
+        return [r for r in self.log.entries() if r.method != "GET" and (pattern is None or pattern.search(r.path))]
 
     def clear_log(self) -> None:
         self.log.clear()
@@ -262,9 +256,7 @@ class FakeKube:
                 response = Response(500, error.body())
             code = None if response is None else response.status
             self.log.record(
-                LoggedRequest(
-                    request.method, request.path, request.query, request.content_type, request.body, code
-                )
+                LoggedRequest(request.method, request.path, request.query, request.content_type, request.body, code)
             )
             return response
         finally:
@@ -354,9 +346,7 @@ class FakeKube:
         *,
         current_replicas: int | None = None,
     ) -> Obj:
-        manifest = seeds.hpa(
-            namespace, name, target_kind, target_name, min_replicas, max_replicas, current_replicas
-        )
+        manifest = seeds.hpa(namespace, name, target_kind, target_name, min_replicas, max_replicas, current_replicas)
         return self.put_object(manifest)
 
     # ------------------------------------------------------------ client configuration

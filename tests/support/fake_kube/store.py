@@ -77,9 +77,7 @@ class Store:
     def _save(self, rt: ResourceType, obj: Obj) -> Obj:
         meta = obj["metadata"]
         meta["resourceVersion"] = self._next_revision()
-        self._objects[(rt.api_version + "/" + rt.plural, meta["namespace"], meta["name"])] = copy.deepcopy(
-            obj
-        )
+        self._objects[(rt.api_version + "/" + rt.plural, meta["namespace"], meta["name"])] = copy.deepcopy(obj)
         return obj
 
     def _check_namespace(self, namespace: str) -> None:
@@ -90,9 +88,7 @@ class Store:
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         if meta.get("namespace", namespace) != namespace:
-            raise bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request"
-            )
+            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         if meta.get("resourceVersion"):
             raise bad_request("resourceVersion should not be set on objects to be created")
         with self.lock:
@@ -143,9 +139,7 @@ class Store:
                 f"the name of the object ({meta.get('name', '')}) does not match the name on the URL ({name})"
             )
         if meta.get("namespace", namespace) != namespace:
-            raise bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request"
-            )
+            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         with self.lock:
             old = self.get(rt, namespace, name)
             if old is None:
@@ -198,9 +192,7 @@ class Store:
             return obj
         return self._save(rt, obj)
 
-    def delete(
-        self, rt: ResourceType, namespace: str, name: str, options: Obj, *, dry_run: bool = False
-    ) -> Obj:
+    def delete(self, rt: ResourceType, namespace: str, name: str, options: Obj, *, dry_run: bool = False) -> Obj:
         with self.lock:
             old = self.require(rt, namespace, name)
             old_meta = old["metadata"]

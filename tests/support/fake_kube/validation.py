@@ -86,9 +86,7 @@ def validate_meta(meta: dict[str, Any]) -> list[FieldError]:
     for key, value in (meta.get("labels") or {}).items():
         errors += [FieldError("metadata.labels", "Invalid", key, e) for e in _qualified_name_errors(key)]
         if len(value) > 63:
-            errors.append(
-                FieldError("metadata.labels", "Invalid", value, "must be no more than 63 characters")
-            )
+            errors.append(FieldError("metadata.labels", "Invalid", value, "must be no more than 63 characters"))
         elif not _LABEL_VALUE_RE.match(value):
             errors.append(FieldError("metadata.labels", "Invalid", value, _LABEL_VALUE_MESSAGE))
     annotations = meta.get("annotations") or {}
@@ -174,11 +172,7 @@ def _default_scaling_rules(rules: dict[str, Any] | None, up: bool) -> dict[str, 
 
 def apply_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
     """The `SetDefaults_*` functions of the served kinds, for the fields they touch."""
-    spec = (
-        obj.setdefault("spec", {})
-        if rt.kind in ("Deployment", "StatefulSet", "HorizontalPodAutoscaler")
-        else {}
-    )
+    spec = obj.setdefault("spec", {}) if rt.kind in ("Deployment", "StatefulSet", "HorizontalPodAutoscaler") else {}
     if rt.kind == "Deployment":
         spec.setdefault("replicas", 1)
         strategy = spec.setdefault("strategy", {"type": "RollingUpdate"})
@@ -194,9 +188,7 @@ def apply_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
         if update.get("type") == "RollingUpdate":
             update.setdefault("rollingUpdate", {"partition": 0})
         spec.setdefault("revisionHistoryLimit", 10)
-        spec.setdefault(
-            "persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"}
-        )
+        spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
         _default_pod_template(spec.setdefault("template", {}))
     elif rt.kind == "HorizontalPodAutoscaler":
         spec.setdefault("minReplicas", 1)
@@ -226,9 +218,7 @@ def _workload(spec: dict[str, Any], old: dict[str, Any] | None, what: str) -> li
     if selector is None:
         errors.append(FieldError("spec.selector", "Required"))
     elif not selector.get("matchLabels") and not selector.get("matchExpressions"):
-        errors.append(
-            FieldError("spec.selector", "Invalid", selector, f"empty selector is invalid for {what}")
-        )
+        errors.append(FieldError("spec.selector", "Invalid", selector, f"empty selector is invalid for {what}"))
     elif not selector_matches(selector, labels):
         errors.append(
             FieldError(
@@ -268,17 +258,13 @@ def _hpa(spec: dict[str, Any], old: dict[str, Any] | None) -> list[FieldError]:
     min_replicas, max_replicas = spec.get("minReplicas"), spec.get("maxReplicas", 0)
     if min_replicas is not None and min_replicas < lower:
         errors.append(
-            FieldError(
-                "spec.minReplicas", "Invalid", min_replicas, f"must be greater than or equal to {lower}"
-            )
+            FieldError("spec.minReplicas", "Invalid", min_replicas, f"must be greater than or equal to {lower}")
         )
     if max_replicas < 1:
         errors.append(FieldError("spec.maxReplicas", "Invalid", max_replicas, "must be greater than 0"))
     if min_replicas is not None and max_replicas < min_replicas:
         errors.append(
-            FieldError(
-                "spec.maxReplicas", "Invalid", max_replicas, "must be greater than or equal to `minReplicas`"
-            )
+            FieldError("spec.maxReplicas", "Invalid", max_replicas, "must be greater than or equal to `minReplicas`")
         )
     ref = spec.get("scaleTargetRef") or {}
     for key in ("kind", "name"):
@@ -287,9 +273,7 @@ def _hpa(spec: dict[str, Any], old: dict[str, Any] | None) -> list[FieldError]:
     for i, metric in enumerate(spec.get("metrics") or []):
         kind = metric.get("type", "")
         if kind not in _METRIC_SOURCES:
-            errors.append(
-                FieldError(f"spec.metrics[{i}].type", "NotSupported", kind, supported=tuple(_METRIC_SOURCES))
-            )
+            errors.append(FieldError(f"spec.metrics[{i}].type", "NotSupported", kind, supported=tuple(_METRIC_SOURCES)))
         elif _METRIC_SOURCES[kind] not in metric:
             errors.append(
                 FieldError(
@@ -340,19 +324,13 @@ def _event(obj: dict[str, Any], namespace: str) -> list[FieldError]:
     errors = []
     involved_ns = (obj.get("involvedObject") or {}).get("namespace", "")
     if "eventTime" not in obj:
-        if (involved_ns and involved_ns != namespace) or (
-            not involved_ns and namespace not in ("", "default")
-        ):
+        if (involved_ns and involved_ns != namespace) or (not involved_ns and namespace not in ("", "default")):
             errors.append(
-                FieldError(
-                    "involvedObject.namespace", "Invalid", involved_ns, "does not match event.namespace"
-                )
+                FieldError("involvedObject.namespace", "Invalid", involved_ns, "does not match event.namespace")
             )
         return errors
     if not involved_ns and namespace not in ("default", "kube-system"):
-        errors.append(
-            FieldError("involvedObject.namespace", "Invalid", involved_ns, "does not match event.namespace")
-        )
+        errors.append(FieldError("involvedObject.namespace", "Invalid", involved_ns, "does not match event.namespace"))
     for key, path in (
         ("reportingComponent", "reportingController"),
         ("reportingInstance", "reportingInstance"),
