@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -48,8 +49,12 @@ def parse_step(text: str) -> int:
     return value
 
 
+@lru_cache(maxsize=2048)
 def day_grid(day: date, step_s: int) -> DayGrid:
-    """Slots from local midnight to the next local midnight, every `step_s` seconds of real time."""
+    """Slots from local midnight to the next local midnight, every `step_s` seconds of real time.
+
+    Cached: a year of plans asks for the same few hundred grids again and again. Do not mutate the result.
+    """
     if step_s not in ALLOWED_STEPS_S:
         raise InputError(f"step must be one of {ALLOWED_STEPS_S} seconds, got {step_s}")
     start_utc = datetime.combine(day, time(0), PARIS).astimezone(UTC)
@@ -57,6 +62,7 @@ def day_grid(day: date, step_s: int) -> DayGrid:
     count = int((end_utc - start_utc).total_seconds()) // step_s
     starts = tuple((start_utc + timedelta(seconds=i * step_s)).astimezone(PARIS) for i in range(count))
     base = np.fromiter(((s.hour * 3600 + s.minute * 60) // BASE_STEP_S for s in starts), dtype=np.int64, count=count)
+    base.setflags(write=False)
     return DayGrid(day=day, step_s=step_s, starts=starts, base_slot=base)
 
 
