@@ -202,7 +202,7 @@ def test_later_files_win(tmp_path):
         (
             "events:\n  - id: x\n    name: X\n    from: 2021-13-01\n    to: 2021-04-01\n    state: distanciel\n",
             4,
-            "expected a date",
+            "2021-13-01",
         ),
         (
             "events:\n  - id: x\n    name: X\n    from: 2021-04-01\n    to: 2021-04-02\n    state: confine\n",
