@@ -3,7 +3,8 @@
   observe  reload changed config files (a broken one keeps the last good version), take or renew the
            Lease, read the stabilisation state and what is in force for every component;
   plan     the day plan (cached per day and config version) and, per component, the most it needs
-           between now and now + its lead time; live users per plaque when Prometheus is configured;
+           between now and now + its lead time + the anticipation margin; live users per plaque when
+           Prometheus is configured;
   decide   `kube.decide.decide` per component (pure);
   act      floor/direct components through the actuator (the only writer of workloads), an Event per
            change; then the state, written once;
@@ -192,7 +193,7 @@ class Controller:
             log.error("component not observed", extra={"fields": {**_fields(t), "error": str(seen)}})
             return ComponentReport(t, mode, "failed", error=str(seen))
         component = days[0].plaque.component(t.component)
-        plan = window(days, t.component, now, component.lead_time_s)
+        plan = window(days, t.component, now, component.lead_time_s + cfg.settings.anticipation_s)
         live = users.get(t.plaque)
         need = int(replicas_for_users(np.array([live]), component)[0]) if live is not None else None
         metrics_ok = self.usage is None or live is not None
@@ -206,7 +207,7 @@ class Controller:
                 now=now,
                 metrics_ok=metrics_ok,
                 observed_need=need,
-                settings=cfg.settings,
+                settings=cfg.settings.decide,
             )
 
         for kind, fid in plan.clamps:
@@ -251,7 +252,8 @@ class Controller:
     def _day_plans(self, cfg: Config, now: datetime) -> dict[str, list[PlaquePlan]]:
         """Per plaque: today's plan, and tomorrow's when a lead time crosses midnight."""
         today = now.astimezone(PARIS).date()
-        longest = max(c.lead_time_s for p in cfg.policies.topology.plaques for c in p.components)
+        lead = max(c.lead_time_s for p in cfg.policies.topology.plaques for c in p.components)
+        longest = lead + cfg.settings.anticipation_s
         days = (
             [today]
             if (now + timedelta(seconds=longest)).astimezone(PARIS).date() == today

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -27,7 +27,20 @@ log = logging.getLogger("capctl.reload")
 T = TypeVar("T")
 
 SETTINGS_FILE = "operator.yaml"
-SETTINGS_KEYS = {"stabilisation_window_s": float, "max_step_down": float}
+SETTINGS_KEYS = ("stabilisation_window_s", "max_step_down", "anticipation_s")
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """Pacing of the operator (optional `operator.yaml` beside topology.yaml).
+
+    `anticipation_s`: the plan is read over [now, now + lead time + anticipation]. Raising half an hour
+    early costs little; missing the 7-8 h rush because a failover or an API outage swallowed the few
+    ticks between the pre-warm start and the rush costs a morning. Scale-down is paced by `decide`.
+    """
+
+    decide: DecideSettings = field(default_factory=DecideSettings)
+    anticipation_s: float = 1800.0
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,7 @@ class Config:
     policies: Policies
     calendar: Calendar
     rates: UsageRates
-    settings: DecideSettings
+    settings: OperatorSettings
     version: str
 
 
@@ -105,10 +118,10 @@ def event_files(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def load_settings(path: Path) -> DecideSettings:
-    """`operator.yaml` (optional) in the policies folder: scale-down pacing."""
+def load_settings(path: Path) -> OperatorSettings:
+    """`operator.yaml` (optional) in the policies folder."""
     if not path.is_file():
-        return DecideSettings()
+        return OperatorSettings()
     doc = load_yaml_file(path)
     raw = doc.data or {}
     if not isinstance(raw, dict):
@@ -116,15 +129,16 @@ def load_settings(path: Path) -> DecideSettings:
     unknown = set(raw) - set(SETTINGS_KEYS)
     if unknown:
         raise doc.error((sorted(unknown)[0],), f"unknown setting; known: {', '.join(SETTINGS_KEYS)}")
-    values: dict[str, Any] = {}
-    for key, kind in SETTINGS_KEYS.items():
+    values: dict[str, float] = {}
+    for key in SETTINGS_KEYS:
         if key in raw:
             v = raw[key]
-            if not isinstance(v, int | float) or isinstance(v, bool):
-                raise doc.error((key,), f"expected a number, found {v!r}")
-            values[key] = kind(v)
+            if not isinstance(v, int | float) or isinstance(v, bool) or v < 0:
+                raise doc.error((key,), f"expected a number >= 0, found {v!r}")
+            values[key] = float(v)
+    anticipation = values.pop("anticipation_s", OperatorSettings.anticipation_s)
     try:
-        return DecideSettings(**values)
+        return OperatorSettings(decide=DecideSettings(**values), anticipation_s=anticipation)
     except ValueError as exc:
         raise doc.error((next(iter(values), ""),), str(exc)) from None
 
@@ -164,7 +178,7 @@ class ConfigSource:
             lambda: [pol / "topology.yaml", *_yaml_files(pol / "mandats")],
             lambda _files: load_policies(pol),
         )
-        self.settings: Part[DecideSettings] = Part(
+        self.settings: Part[OperatorSettings] = Part(
             "settings", lambda: [pol / SETTINGS_FILE], lambda files: load_settings(files[0])
         )
         self.calendar: Part[Calendar] = Part("events", lambda: event_files(events), calendar_loader)

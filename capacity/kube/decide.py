@@ -6,7 +6,7 @@ No I/O and no clock, so the season simulator replays exactly what the operator w
 (`replay`), and tests reason about it without a cluster.
 
 Rules, in order (each that changes the number adds a reason):
-  1. start from the planner's replicas for the window [now, now + lead time] (`forecast`/`prewarm`,
+  1. start from the planner's replicas for the window ahead (see lookahead.py; `forecast`/`prewarm`,
      `floor:<collectivité>`, `ceiling:<collectivité>` come from the planner);
   2. never below what the users connected right now need (`observed`), within the ceiling;
   3. going up is immediate: capacity must be in place before the rush;
@@ -67,7 +67,7 @@ class DecideSettings:
 
 @dataclass(frozen=True)
 class Planned:
-    """The planner's answer for one component over [now, now + lead time].
+    """The planner's answer for one component over the window ahead (now to now + lead time + margin).
 
     `replicas` is after mandates; `reasons` are the planner's for the slot that drove it;
     `funders` are the collectivités whose ceilings sum to `ceiling` (named when the cap bites).

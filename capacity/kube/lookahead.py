@@ -1,8 +1,9 @@
-"""From a day plan to what one component needs between now and now + its lead time (pure).
+"""From a day plan to what one component needs over the window ahead (pure).
 
-A pod decided now serves only after `lead_time_s`, so the operator asks for the most the plan needs in
-[slot containing now, now + lead time]. The plan's wish already looks `prewarm_s` ahead, so replicas
-for the 7:45 rush are asked for before 7 h. Windows may cross midnight: give tomorrow's plan too.
+A pod decided now serves only after `lead_time_s`, and the operator adds an anticipation margin (ticks
+lost to a failover must not make it late), so it asks for the most the plan needs in [slot containing
+now, now + horizon]. The plan's wish already looks `prewarm_s` ahead, so the replicas for the 8 h rush
+are asked for before 7 h. Windows may cross midnight: give tomorrow's plan too.
 """
 
 from __future__ import annotations
