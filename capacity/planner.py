@@ -11,7 +11,7 @@ Pure: no clock, no I/O. For every component of every plaque:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
@@ -101,19 +101,43 @@ def plan_day(
     plaque_ids: Sequence[str] | None = None,
 ) -> Plan:
     """Plan one local day for the given plaques (all by default)."""
+    return next(iter(plan_range(day, day, step_s, policies, calendar, rates, plaque_ids)))
+
+
+def plan_range(
+    first_day: date,
+    last_day: date,
+    step_s: int,
+    policies: Policies,
+    calendar: Calendar,
+    rates: UsageRates,
+    plaque_ids: Sequence[str] | None = None,
+) -> Iterator[Plan]:
+    """Plan every day from `first_day` to `last_day` inclusive, forecasting each day once."""
     plaques = [policies.topology.plaque(p) for p in plaque_ids] if plaque_ids else list(policies.topology.plaques)
     first, last = calendar.supported_range
-    if not first <= day <= last:
-        raise InputError(f"date {day} is outside the supported range {first} to {last}")
-    nxt = day + timedelta(days=1)
-    out = []
-    for plaque in plaques:
-        today = forecast_day(rates, plaque, day, segment_infos(calendar, plaque, day), step_s)
-        tomorrow = (
-            forecast_day(rates, plaque, nxt, segment_infos(calendar, plaque, nxt), step_s) if nxt <= last else None
-        )
-        out.append(plan_plaque(plaque, today, tomorrow, policies.funders(plaque)))
-    return Plan(day=day, step_s=step_s, plaques=tuple(out), policy_sha256=policies.sha256, rates_source=rates.source)
+    for d in (first_day, last_day):
+        if not first <= d <= last:
+            raise InputError(f"date {d} is outside the supported range {first} to {last}")
+    funders = {p.id: policies.funders(p) for p in plaques}
+
+    def forecast(plaque: Plaque, d: date) -> DayForecast | None:
+        if d > last:
+            return None
+        return forecast_day(rates, plaque, d, segment_infos(calendar, plaque, d), step_s)
+
+    carried: dict[str, DayForecast | None] = {p.id: forecast(p, first_day) for p in plaques}
+    day = first_day
+    while day <= last_day:
+        out = []
+        for plaque in plaques:
+            today = carried[plaque.id]
+            assert today is not None  # day <= last_day <= last
+            tomorrow = forecast(plaque, day + timedelta(days=1))
+            carried[plaque.id] = tomorrow
+            out.append(plan_plaque(plaque, today, tomorrow, funders[plaque.id]))
+        yield Plan(day=day, step_s=step_s, plaques=tuple(out), policy_sha256=policies.sha256, rates_source=rates.source)
+        day += timedelta(days=1)
 
 
 def plan_plaque(
@@ -186,4 +210,5 @@ def apportion(total: IntArray, shares: FloatArray) -> IntArray:
     order = np.argsort(-frac, axis=0, kind="stable")
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(shares.shape[0])[:, None].repeat(shares.shape[1], axis=1), axis=0)
-    return base + (rank < remainder[None, :]).astype(np.int64)
+    parts: IntArray = base + (rank < remainder[None, :]).astype(np.int64)
+    return parts

@@ -32,9 +32,7 @@ class Series:
 
     def __post_init__(self) -> None:
         if len(self.timestamps_s) != len(self.values):
-            raise ValueError(
-                f"{self.name}: {len(self.timestamps_s)} timestamps but {len(self.values)} values"
-            )
+            raise ValueError(f"{self.name}: {len(self.timestamps_s)} timestamps but {len(self.values)} values")
         if self.kind == "counter" and not self.name.endswith("_total"):
             raise ValueError(f"counter {self.name!r} must end with _total (OpenMetrics sample name)")
 

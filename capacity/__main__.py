@@ -1,0 +1,5 @@
+"""`python -m capacity` runs the capctl CLI."""
+
+from capacity.cli import main
+
+main()

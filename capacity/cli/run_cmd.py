@@ -1,0 +1,181 @@
+"""`capctl run`: the in-cluster operator (control loop), or one tick with --once."""
+
+from __future__ import annotations
+
+import os
+import socket
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from capacity.cli import app
+from capacity.cli.common import EventsOpt, PoliciesOpt
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from capacity.controller import TickReport
+
+
+class ModeOpt(StrEnum):
+    recommend = "recommend"
+    floor = "floor"
+    direct = "direct"
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
+@app.command()
+def run(
+    policies: PoliciesOpt = None,
+    events: EventsOpt = None,
+    model: Annotated[Path | None, typer.Option("--model", help="usage-rate model file", dir_okay=False)] = None,
+    mode: Annotated[ModeOpt, typer.Option("--mode", help="recommend (writes nothing), floor or direct")] = (
+        ModeOpt.recommend
+    ),
+    tick: Annotated[float, typer.Option("--tick", min=1.0, help="seconds between ticks")] = 60.0,
+    prometheus_url: Annotated[str | None, typer.Option("--prometheus-url", help="live usage source")] = None,
+    prometheus_token_file: Annotated[Path | None, typer.Option("--prometheus-token-file", dir_okay=False)] = None,
+    prometheus_ca_file: Annotated[Path | None, typer.Option("--prometheus-ca-file", dir_okay=False)] = None,
+    prometheus_username_file: Annotated[Path | None, typer.Option("--prometheus-username-file", dir_okay=False)] = None,
+    prometheus_password_file: Annotated[Path | None, typer.Option("--prometheus-password-file", dir_okay=False)] = None,
+    metrics_address: Annotated[str, typer.Option("--metrics-address")] = "0.0.0.0",
+    metrics_port: Annotated[int, typer.Option("--metrics-port", help="/metrics, /healthz, /readyz")] = 9090,
+    lease_name: Annotated[str, typer.Option("--lease-name")] = "capctl",
+    lease_namespace: Annotated[str | None, typer.Option("--lease-namespace", help="default: $POD_NAMESPACE")] = None,
+    identity: Annotated[str | None, typer.Option("--identity", help="default: $POD_NAME")] = None,
+    once: Annotated[bool, typer.Option("--once", help="run one tick, print it, exit")] = False,
+    now: Annotated[
+        str | None, typer.Option("--now", help="act as if at this ISO time, e.g. 2021-04-26T06:30+02:00")
+    ] = (None),
+    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", dir_okay=False)] = None,
+    context: Annotated[str | None, typer.Option("--context", help="kubeconfig context")] = None,
+    log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.json,
+) -> None:
+    """Raise capacity before the rush, within the mandates: plan, decide and act every tick."""
+    import time
+    from datetime import datetime
+
+    from capacity.controller import Controller
+    from capacity.errors import InputError
+    from capacity.kube.api import KubeClients, KubeSettings
+    from capacity.kube.decide import Mode
+    from capacity.kube.lease import LeaderElector, LeaseSettings
+    from capacity.kube.state import StateStore
+    from capacity.live_usage import PrometheusAuth, PrometheusUsage
+    from capacity.logs import setup_logging
+    from capacity.ops_metrics import Health, OpsMetrics, serve
+    from capacity.policies import default_policies_dir
+    from capacity.reload import ConfigSource
+    from capacity.runner import Runner
+    from capacity.timegrid import PARIS
+
+    setup_logging(log_format.value)
+    start = _parse_now(now) if now else None
+    if (prometheus_username_file is None) != (prometheus_password_file is None):
+        raise InputError("give both --prometheus-username-file and --prometheus-password-file, or neither")
+    for f in (model, prometheus_token_file, prometheus_ca_file, prometheus_username_file, prometheus_password_file):
+        if f is not None and not f.is_file():
+            raise InputError(f"file {f} not found")
+    ident = identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+    namespace = lease_namespace or os.environ.get("POD_NAMESPACE") or "default"
+
+    source = ConfigSource(policies or default_policies_dir(), events or [], model)
+    source.poll()  # a broken configuration at start-up is fatal (exit 2), later ones are not
+    clients = KubeClients(KubeSettings(kubeconfig=kubeconfig, context=context, user_agent=f"capctl/{ident}"))
+    elector = LeaderElector(clients.api(), LeaseSettings(name=lease_name, namespace=namespace, identity=ident))
+    usage = None
+    if prometheus_url:
+        auth = PrometheusAuth(
+            prometheus_token_file, prometheus_username_file, prometheus_password_file, prometheus_ca_file
+        )
+        usage = PrometheusUsage(prometheus_url, auth)
+    pod = os.environ.get("POD_NAME")
+    pod_ns = os.environ.get("POD_NAMESPACE")
+    self_ref = (
+        {"apiVersion": "v1", "kind": "Pod", "name": pod, "namespace": pod_ns}
+        if pod and pod_ns
+        else {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "name": lease_name, "namespace": namespace}
+    )
+    metrics = OpsMetrics()
+    controller = Controller(
+        config=source,
+        clients=clients,
+        elector=elector,
+        state=StateStore(clients.api(), namespace),
+        metrics=metrics,
+        mode=Mode(mode.value),
+        usage=usage,
+        self_ref=self_ref,
+    )
+    t0 = time.monotonic()
+
+    def clock_now() -> datetime:
+        if start is None:
+            return datetime.now(PARIS)
+        from datetime import timedelta
+
+        return start + timedelta(seconds=time.monotonic() - t0)
+
+    health = Health(stall_after_s=max(3 * tick, 60.0))
+    runner = Runner(controller, health, tick, clock_now)
+    if once:
+        report = runner.run_once()
+        clients.close()
+        if report is not None:
+            typer.echo(report_table(report))
+            if not report.ok:
+                raise typer.Exit(1)
+        return
+    server = serve(metrics, health, metrics_address, metrics_port)
+    runner.install_signals()
+    try:
+        runner.run_forever()
+    finally:
+        server.shutdown()
+        clients.close()
+
+
+def _parse_now(text: str) -> datetime:
+    from datetime import datetime
+
+    from capacity.errors import InputError
+
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"invalid --now {text!r}: expected an ISO time such as 2021-04-26T06:30:00+02:00") from None
+    if moment.tzinfo is None:
+        raise InputError(f"--now {text!r} has no UTC offset; add one, e.g. +02:00")
+    return moment
+
+
+def report_table(report: TickReport) -> str:
+    """One line per component: what was in force, what the operator set (or would), and why."""
+    head = f"tick at {report.now.isoformat()} — config {report.config_version}"
+    if not report.leader:
+        why = f": {report.aborted}" if report.aborted else ""
+        return f"{head}\nnot the leader{why}; nothing written"
+    lines = [
+        head,
+        f"{'plaque':26} {'component':10} {'mode':9} {'current':>7} {'set':>4} {'max':>4}  status       reasons",
+    ]
+    for c in report.components:
+        d = c.decision
+        cur = "-" if d is None or d.current is None else str(d.current)
+        val = "-" if d is None else str(d.replicas)
+        top = "-" if d is None else str(d.ceiling)
+        why = ", ".join(d.reasons) if d is not None else ""
+        if c.error:
+            why = (why + "; " if why else "") + c.error
+        where = f"{c.target.plaque:26} {c.target.component:10} {c.mode.value:9}"
+        lines.append(f"{where} {cur:>7} {val:>4} {top:>4}  {c.status:12} {why}")
+    lines.extend(f"error: {e}" for e in report.errors)
+    if report.aborted:
+        lines.append(f"aborted: {report.aborted}")
+    return "\n".join(lines)

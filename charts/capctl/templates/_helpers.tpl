@@ -1,0 +1,158 @@
+{{/* Chart name, overridable. */}}
+{{- define "capctl.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name; DNS labels are limited to 63 characters. */}}
+{{- define "capctl.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "capctl.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels that never change over the life of a release (Deployment selector, PDB, Service). */}}
+{{- define "capctl.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "capctl.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "capctl.labels" -}}
+helm.sh/chart: {{ include "capctl.chart" . }}
+{{ include "capctl.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/part-of: capctl
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "capctl.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "capctl.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "capctl.leaseName" -}}
+{{- default (include "capctl.fullname" .) .Values.lease.name }}
+{{- end }}
+
+{{- define "capctl.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/*
+ConfigMap key for a file path: keys allow only [-._a-zA-Z0-9], so "mandats/x.yaml" is stored as
+"mandats__x.yaml" and mounted back at its path through the volume's `items`.
+*/}}
+{{- define "capctl.fileKey" -}}
+{{- . | replace "/" "__" }}
+{{- end }}
+
+{{/*
+Volume source for a directory of files (policies, events): an existing ConfigMap, or the chart's own.
+Call with (dict "cfg" .Values.policies "name" <chart ConfigMap name>).
+*/}}
+{{- define "capctl.filesVolume" -}}
+{{- if .cfg.existingConfigMap }}
+configMap:
+  name: {{ .cfg.existingConfigMap }}
+  {{- with .cfg.items }}
+  items:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- else }}
+configMap:
+  name: {{ .name }}
+  {{- /* Without a sub-directory, no items: keys added to the ConfigMap later appear as files too. */}}
+  {{- if gt (len (regexFind "/" (keys .cfg.files | join "|"))) 0 }}
+  items:
+    {{- range $path, $_ := .cfg.files }}
+    - key: {{ include "capctl.fileKey" $path }}
+      path: {{ $path }}
+    {{- end }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Data section of a chart-created files ConfigMap. toYaml keeps every byte of the content (literal block when
+it can, quoted otherwise); a structured value (map/list) is serialised as YAML.
+*/}}
+{{- define "capctl.filesData" -}}
+{{- $data := dict }}
+{{- range $path, $content := . }}
+{{- if or (hasPrefix "/" $path) (has ".." (splitList "/" $path)) }}
+{{- fail (printf "file path %q must be relative and stay inside its directory" $path) }}
+{{- end }}
+{{- $_ := set $data (include "capctl.fileKey" $path) (ternary $content (printf "%s\n" (toYaml $content)) (kindIs "string" $content)) }}
+{{- end }}
+{{- toYaml $data }}
+{{- end }}
+
+{{/* The operator's RBAC rules on plaque workloads (read workloads/HPAs, patch HPAs or scale, events). */}}
+{{- define "capctl.workloadRules" -}}
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["apps"]
+  resources: ["deployments/scale", "statefulsets/scale"]
+  verbs: ["get", "patch", "update"]
+{{ include "capctl.eventRules" . }}
+{{- end }}
+
+{{- define "capctl.eventRules" -}}
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}
+
+{{/* Validation of values that would otherwise only fail at runtime, inside the pod. */}}
+{{- define "capctl.validate" -}}
+{{- if not (has .Values.mode (list "recommend" "floor" "direct")) }}
+{{- fail (printf "mode must be one of recommend, floor, direct (got %q)" (toString .Values.mode)) }}
+{{- end }}
+{{- $tick := .Values.tick }}
+{{- if not (or (kindIs "float64" $tick) (kindIs "int64" $tick) (kindIs "int" $tick)) }}
+{{- fail (printf "tick must be a whole, positive number of seconds (got %v)" $tick) }}
+{{- else if or (le (float64 $tick) 0.0) (ne (float64 (int64 $tick)) (float64 $tick)) }}
+{{- fail (printf "tick must be a whole, positive number of seconds (got %v)" $tick) }}
+{{- end }}
+{{- if and .Values.prometheus.auth.existingSecret (not (has .Values.prometheus.auth.type (list "token" "basic"))) }}
+{{- fail (printf "prometheus.auth.type must be token or basic (got %q)" (toString .Values.prometheus.auth.type)) }}
+{{- end }}
+{{- if and .Values.prometheus.auth.existingSecret (not .Values.prometheus.url) }}
+{{- fail "prometheus.auth.existingSecret is set but prometheus.url is empty: set the Prometheus URL" }}
+{{- end }}
+{{- if and .Values.model.content .Values.model.existingConfigMap }}
+{{- fail "set either model.content or model.existingConfigMap, not both" }}
+{{- end }}
+{{- if and .Values.policies.files .Values.policies.existingConfigMap }}
+{{- fail "set either policies.files or policies.existingConfigMap, not both" }}
+{{- end }}
+{{- if and .Values.events.files .Values.events.existingConfigMap }}
+{{- fail "set either events.files or events.existingConfigMap, not both" }}
+{{- end }}
+{{- end }}
