@@ -25,13 +25,14 @@ from capacity.calendar.types import DayState
 from capacity.demand import UsageRates
 from capacity.metrics.calibrate import scaled
 from capacity.metrics.days import DayFrame, PlaqueDays, expected
-from capacity.metrics.fit import FitOptions, FitResult, fit_rates
+from capacity.metrics.fit import FitOptions, fit_rates
 from capacity.metrics.levels import level_ratios, subset, trailing_level
 from capacity.timegrid import BASE_STEP_S
 
 FloatArray = npt.NDArray[np.float64]
 BAND_Z = 1.64  # the same 90 % band as demand.forecast_day
 MIN_COVERAGE = 0.9  # share of a day's slots that must hold data for its actual peak to count
+PEAK_ZONE = 0.7  # ... and every slot where the forecast is above this share of its peak
 SLOTS_PER_HOUR = 3600 // BASE_STEP_S
 
 
@@ -72,7 +73,6 @@ class Backtest:
     horizon_days: int
     refit_days: int
     model: str  # "rolling refit" or the fixed model's source
-    notes: tuple[str, ...] = ()
 
 
 Forecaster = Callable[[int], Mapping[str, tuple[UsageRates, FloatArray]]]
@@ -85,9 +85,9 @@ def run_backtest(
     first: date,
     last: date,
     options: BacktestOptions = BacktestOptions(),
-    fixed: FitResult | None = None,
+    fixed: Mapping[str, UsageRates] | None = None,
 ) -> Backtest:
-    """Forecast every day first..last of `frame` (rolling refit, or the `fixed` model) and score it."""
+    """Forecast every day first..last of `frame` (rolling refit, or `fixed` per-plaque rates) and score it."""
     d0, d1 = frame.index(first), frame.index(last)
     if d0 < 0 or d1 >= len(frame.days) or d1 < d0:
         raise ValueError("backtest window outside the frame")
@@ -99,14 +99,15 @@ def run_backtest(
         for pid, pd in frame.plaques.items():
             rates, level = per_plaque[pid]
             out.append(_score(frame, pd, curves.get(pid), rates, level, d, cutoff))
-    notes = fixed.notes if fixed is not None else ()
-    model = fixed.rates.source if fixed is not None else "rolling refit"
-    return Backtest(tuple(out), options.horizon_days, options.refit_days, model, notes)
+    model = next(iter(fixed.values())).source if fixed else "rolling refit"
+    return Backtest(tuple(out), options.horizon_days, options.refit_days, model)
 
 
-def _fixed(fit: FitResult) -> Forecaster:
+def _fixed(rates: Mapping[str, UsageRates]) -> Forecaster:
+    ones = np.ones(len(next(iter(rates.values())).rates))
+
     def forecast(cutoff: int) -> Mapping[str, tuple[UsageRates, FloatArray]]:
-        return {pid: (scaled(fit.rates, fit.factors[pid]), level) for pid, level in fit.levels.items()}
+        return {pid: (r, ones) for pid, r in rates.items()}
 
     return forecast
 
@@ -164,9 +165,11 @@ def _score(
     at_hour = float("nan")
     if observed is not None:
         day = observed[:, d]
-        if np.isfinite(day).all(axis=0).mean() >= MIN_COVERAGE:
+        seen = np.asarray(np.isfinite(day).all(axis=0), dtype=bool)
+        peak_hours = users >= PEAK_ZONE * peak  # a gap there would hide the actual peak
+        if seen.mean() >= MIN_COVERAGE and seen[peak_hours].all():
             total = np.nansum(day, axis=0)
-            total[~np.isfinite(day).all(axis=0)] = np.nan
+            total[~seen] = np.nan
             actual_peak = float(np.nanmax(total))
             hourly_actual = _hourly(total)
             hourly_forecast = _hourly(users)

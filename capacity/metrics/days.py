@@ -118,7 +118,7 @@ def plaque_days(calendar: Calendar, plaque: Plaque, first: date, last: date) -> 
     n_days, n_seg = state.shape
     onehot = np.zeros((n_days, n_seg, N_STATES))
     np.put_along_axis(onehot, state[..., None], 1.0, axis=-1)
-    unflagged = ~flags.any(axis=-1)
+    unflagged = np.asarray(~flags.any(axis=-1), dtype=bool)
     base = np.einsum("sq,dsk->qdk", pop, onehot * unflagged[..., None])
     flagged = np.zeros((len(PROFILES), n_days, N_STATES, len(COMBOS)))
     for c, combo in enumerate(COMBOS):

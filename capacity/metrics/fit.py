@@ -116,7 +116,7 @@ def fit_rates(
         pid: lagged_peaks(
             w.days,
             w.y,
-            w.covered.all(axis=0),
+            np.asarray(w.covered.all(axis=0), dtype=bool),
             rates,
             weekday,
             options.horizon_days,
@@ -249,7 +249,7 @@ def _update_levels(work: Mapping[str, _Plaque], weekday: IntArray, rates: UsageR
         ratios = level_ratios(w.days, w.y, rates, weekday, options.min_coverage)
         n_days = ratios.shape[1]
         padded = np.concatenate([ratios, np.full((ratios.shape[0], half), np.nan)], axis=-1)
-        rolling, counts = rolling_nanmedian(padded, 2 * half + 1)
+        rolling, _counts = rolling_nanmedian(padded, 2 * half + 1)
         centred = rolling[:, half:]
         idx = np.arange(n_days)
         for q in range(ratios.shape[0]):

@@ -58,7 +58,7 @@ def _write_series(out: TextIO, s: SampleSeries) -> int:
     fmt = f"{{:.{s.decimals}f}}"
     lines = []
     for t, v in zip(s.timestamps_s.tolist(), s.values.tolist(), strict=True):
-        text = "NaN" if math.isnan(v) else (str(int(round(v))) if s.decimals == 0 else fmt.format(v))
+        text = "NaN" if math.isnan(v) else (str(round(v)) if s.decimals == 0 else fmt.format(v))
         lines.append(f"{prefix}{text} {t}\n")
     out.write("".join(lines))
     return len(lines)

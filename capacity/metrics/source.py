@@ -166,7 +166,7 @@ class PrometheusSource:
     def _call(self, fn: Callable[[], Any], what: str) -> Any:
         """Run one HTTP call; turn every failure into one clear DataSourceError line."""
         import requests
-        from prometheus_api_client import PrometheusApiClientException
+        from prometheus_api_client.exceptions import PrometheusApiClientException
 
         try:
             return fn()
@@ -202,8 +202,8 @@ class PrometheusSource:
         detail = _server_detail(match.group(2) if match else message)
         if status in (401, 403):
             return DataSourceError(
-                f"Prometheus at {self.url} refused access (HTTP {status}): check --prometheus-token or "
-                "--prometheus-user/--prometheus-password"
+                f"Prometheus at {self.url} refused access (HTTP {status}): check --prometheus-token-file or "
+                "--prometheus-username-file/--prometheus-password-file"
             )
         if status in (400, 422):
             return DataSourceError(f"Prometheus at {self.url} rejected the query {what!r}: {detail}")
@@ -234,7 +234,8 @@ def _connect(url: str, auth: PrometheusAuth, timeout_s: float, retries: int) -> 
         status_forcelist=(502, 503, 504),
         raise_on_status=False,
     )
-    return PrometheusConnect(url=url, headers=headers, auth=basic, session=session, retry=retry, timeout=timeout_s)
+    connect: Any = PrometheusConnect  # its annotations say int/dict where requests takes float/None
+    return connect(url=url, headers=headers, auth=basic, session=session, retry=retry, timeout=timeout_s)
 
 
 def _dt(seconds: int) -> datetime:

@@ -14,6 +14,7 @@ three weeks of history are exactly the corresponding part of two years.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -127,7 +128,7 @@ class Synth:
         for (p, c), cores in self.cores.items():
             namespace, container = self.namespaces[(p, c)]
             bounds = [c0, *[int(d) for d in self.deploys[(p, c)] if d > c0], self.n]
-            for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            for k, (a, b) in enumerate(itertools.pairwise(bounds)):
                 if b <= a:
                     continue
                 labels = {"namespace": namespace, "container": container, "pod": f"{container}-{k:04x}"}
@@ -276,8 +277,8 @@ def _surge(info: DayInfo, d: date, h: FloatArray, profile: int, draws: Mapping[s
             top += 0.2
         out *= surge_curve(h, 1 + weight * (top - 1), 1 + weight * (top - 1) / 4)
     if info.bascule:
-        top = {DayState.DISTANCIEL: 1.7 + 0.6 * draws["bascule"], DayState.HYBRIDE: 1.15 + 0.15 * draws["bascule"]}
-        peak = top.get(info.state, 1.1 + 0.15 * draws["bascule"])
+        into = {DayState.DISTANCIEL: 1.7 + 0.6 * draws["bascule"], DayState.HYBRIDE: 1.15 + 0.15 * draws["bascule"]}
+        peak = into.get(info.state, 1.1 + 0.15 * draws["bascule"])
         out *= surge_curve(h, 1 + weight * (peak - 1), 1 + weight * (peak - 1) / 3)
     return out
 
