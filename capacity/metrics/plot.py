@@ -9,7 +9,6 @@ from pathlib import Path
 
 from capacity.metrics.backtest import DayResult
 
-
 HALF_DAY = timedelta(hours=12)
 
 
@@ -32,7 +31,9 @@ def plot_backtest(days: Sequence[DayResult], path: Path, title: str) -> None:
         ax.fill_between(x, [r.low for r in mine], [r.high for r in mine], color="tab:blue", alpha=0.2, label="band")
         ax.plot(x, [r.forecast_peak for r in mine], color="tab:blue", lw=1, label="forecast peak")
         seen = [r for r in mine if r.actual_peak is not None]
-        ax.plot([_noon(r.day) for r in seen], [r.actual_peak for r in seen], ".", color="black", ms=3, label="actual peak")
+        ax.plot(
+            [_noon(r.day) for r in seen], [r.actual_peak for r in seen], ".", color="black", ms=3, label="actual peak"
+        )
         for r in mine:
             if r.event_day:
                 ax.axvspan(_noon(r.day) - HALF_DAY, _noon(r.day) + HALF_DAY, color="tab:red", alpha=0.25, lw=0)
