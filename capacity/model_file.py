@@ -120,6 +120,16 @@ def save_model(model: Model, path: Path) -> None:
     path.write_text(text + "\n", encoding="utf-8")
 
 
+def is_fitted_model(path: Path) -> bool:
+    """Whether `path` looks like a model file written by `capctl fit` (its kind comes first)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(512).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return head.lstrip().startswith("{") and f'"{KIND}"' in head
+
+
 def load_model(path: Path) -> Model:
     """Read a model file; every problem is a ConfigError naming the file and the field."""
     where = str(path)

@@ -112,39 +112,49 @@ def _fixed(rates: Mapping[str, UsageRates]) -> Forecaster:
     return forecast
 
 
+def visible_days(cutoff: int) -> int:
+    """How many leading days of the frame a forecast with this cutoff may read: exactly those before it.
+
+    The one place the backtest decides what a forecast sees (the leakage test patches it to prove a
+    single extra day would be caught).
+    """
+    return cutoff
+
+
 def _rolling(
     frame: DayFrame, curves: Mapping[str, FloatArray], prior: UsageRates, options: BacktestOptions
 ) -> Forecaster:
     """Refit every `refit_days` on data before the cutoff; levels at each day's exact cutoff."""
-    state: dict[str, Any] = {"at": None, "fit": None, "ratios": {}}
+    state: dict[str, Any] = {"at": None, "fit": None}
 
     def forecast(cutoff: int) -> Mapping[str, tuple[UsageRates, FloatArray]]:
-        if cutoff <= 0:
+        known = visible_days(cutoff)
+        if known <= 0:
             raise ValueError("no history before the first backtest day's cutoff: start the window later")
-        due = state["at"] is None or cutoff - state["at"] >= options.refit_days
-        if due:
-            seen = {pid: c[:, :cutoff] for pid, c in curves.items()}
+        seen = {pid: c[:, :known] for pid, c in curves.items()}
+        if state["at"] is None or cutoff - state["at"] >= options.refit_days:
             start = state["fit"].rates if state["fit"] is not None else None
-            fit = fit_rates(frame, seen, prior, upto=cutoff, options=options.fit, start=start)
-            state.update(at=cutoff, fit=fit)
-            state["ratios"] = {
-                pid: level_ratios(frame.plaques[pid], c, fit.rates, frame.weekday, options.fit.min_coverage)
-                for pid, c in curves.items()
-                if pid in fit.fitted_plaques
-            }
+            state.update(at=cutoff, fit=fit_rates(frame, seen, prior, upto=known, options=options.fit, start=start))
         fit = state["fit"]
         out = {}
         for pid in frame.plaques:
-            ratios = state["ratios"].get(pid)
-            level = (
-                trailing_level(ratios[:, :cutoff], cutoff, options.fit.level_window_days)
-                if ratios is not None
-                else fit.levels[pid]
-            )
+            level = fit.levels[pid]
+            if pid in fit.fitted_plaques:
+                # Only the last `level_window_days` reference days matter: measure them on visible data.
+                lo = max(0, known - 4 * options.fit.level_window_days)
+                recent = _days_from(frame.plaques[pid], lo)
+                ratios = level_ratios(
+                    recent, seen[pid][:, lo:], fit.rates, frame.weekday[lo:], options.fit.min_coverage
+                )
+                level = trailing_level(ratios, known - lo, options.fit.level_window_days)
             out[pid] = (scaled(fit.rates, fit.factors[pid]), level)
         return out
 
     return forecast
+
+
+def _days_from(pd: PlaqueDays, first: int) -> PlaqueDays:
+    return subset(pd, np.arange(first, pd.base.shape[1]))
 
 
 def _score(
@@ -164,12 +174,10 @@ def _score(
     actual_peak = actual_hour = shift = None
     at_hour = float("nan")
     if observed is not None:
-        day = observed[:, d]
-        seen = np.asarray(np.isfinite(day).all(axis=0), dtype=bool)
-        peak_hours = users >= PEAK_ZONE * peak  # a gap there would hide the actual peak
+        total = _bridge(observed[:, d].sum(axis=0))  # NaN where a profile is missing, short holes bridged
+        seen = np.isfinite(total)
+        peak_hours = users >= PEAK_ZONE * peak  # a longer gap there would hide the actual peak
         if seen.mean() >= MIN_COVERAGE and seen[peak_hours].all():
-            total = np.nansum(day, axis=0)
-            total[~seen] = np.nan
             actual_peak = float(np.nanmax(total))
             hourly_actual = _hourly(total)
             hourly_forecast = _hourly(users)
@@ -192,6 +200,20 @@ def _score(
         peak_shift_h=shift,
         cutoff=frame.days[cutoff] if 0 <= cutoff < len(frame.days) else frame.days[0],
     )
+
+
+def _bridge(values: FloatArray, longest: int = 2) -> FloatArray:
+    """Fill holes of at most `longest` slots (a lost scrape) with the larger neighbour; longer gaps stay."""
+    out = values.copy()
+    missing = np.flatnonzero(np.isnan(out))
+    if missing.size == 0:
+        return out
+    runs = np.split(missing, np.flatnonzero(np.diff(missing) > 1) + 1)
+    for run in runs:
+        lo, hi = run[0] - 1, run[-1] + 1
+        if run.size <= longest and lo >= 0 and hi < out.size:
+            out[run] = max(out[lo], out[hi])
+    return out
 
 
 def _hourly(values: FloatArray) -> FloatArray:
