@@ -167,22 +167,28 @@ class PrometheusSource:
         """Run one HTTP call; turn every failure into one clear DataSourceError line."""
         import requests
         from prometheus_api_client.exceptions import PrometheusApiClientException
+        from urllib3.exceptions import ReadTimeoutError
 
+        not_api = DataSourceError(
+            f"{self.url} did not answer like the Prometheus API (is it the server root, e.g. "
+            "http://prometheus:9090, and not a proxy or UI page?)"
+        )
         try:
             return fn()
+        except requests.exceptions.JSONDecodeError:
+            raise not_api from None
         except requests.exceptions.SSLError as exc:
             raise DataSourceError(
                 f"TLS check failed for Prometheus at {self.url} ({_short(exc)}): give the server's CA with "
                 "--prometheus-ca-file (or, unsafe, --prometheus-insecure)"
             ) from None
         except requests.exceptions.Timeout:
-            raise DataSourceError(
-                f"Prometheus at {self.url} did not answer within {self.timeout_s:g} s: the server is slow or "
-                "overloaded; raise --prometheus-timeout or shorten the window"
-            ) from None
+            raise self._timeout() from None
         except requests.exceptions.RetryError as exc:
             raise DataSourceError(f"Prometheus at {self.url} kept failing ({_short(exc)}); is it healthy?") from None
         except requests.exceptions.ConnectionError as exc:
+            if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), ReadTimeoutError):
+                raise self._timeout() from None  # urllib3 wraps a read timeout once retries are spent
             raise DataSourceError(
                 f"cannot reach Prometheus at {self.url} ({_reason(exc)}): is it running, and is --prometheus-url right?"
             ) from None
@@ -191,10 +197,13 @@ class PrometheusSource:
         except PrometheusApiClientException as exc:
             raise self._http_error(str(exc), what) from None
         except (ValueError, KeyError, TypeError):
-            raise DataSourceError(
-                f"{self.url} did not answer like the Prometheus API (is it the server root, e.g. "
-                "http://prometheus:9090, and not a proxy or UI page?)"
-            ) from None
+            raise not_api from None
+
+    def _timeout(self) -> DataSourceError:
+        return DataSourceError(
+            f"Prometheus at {self.url} did not answer within {self.timeout_s:g} s: the server is slow or "
+            "overloaded; raise --prometheus-timeout or shorten the window"
+        )
 
     def _http_error(self, message: str, what: str) -> DataSourceError:
         match = re.match(r"HTTP Status Code (\d+) \((.*)\)$", message, re.S)
@@ -221,6 +230,10 @@ def _connect(url: str, auth: PrometheusAuth, timeout_s: float, retries: int) -> 
     from urllib3.util.retry import Retry
 
     session = requests.Session()
+    if not auth.verify_tls:  # asked for explicitly: do not repeat urllib3's warning on every request
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     session.verify = auth.ca_file if (auth.ca_file and auth.verify_tls) else auth.verify_tls
     headers = {"Authorization": f"Bearer {auth.token}"} if auth.token else None
     basic = (auth.username, auth.password) if auth.username else None
