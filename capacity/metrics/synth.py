@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -172,9 +172,9 @@ def generate(
             if spot is not None:
                 spikes[a:b] = incident(h, spot)
                 incidents.append((plaque.id, start_s + a * BASE_STEP_S + int(spot * 3600)))
-        noise = np.exp(np.random.default_rng([*key, 4]).normal(0, 0.03, users.shape))
+        noise = np.exp(_day_draws((*key, 4), days, bounds, lambda r, n: r.normal(0, 0.03, (len(PROFILES), n))))
         values = np.round(users * spikes * noise)[:, ::stride]
-        nan_at = np.random.default_rng([*key, 5]).random(values.shape) < 0.0005
+        nan_at = _day_draws((*key, 5), days, bounds, lambda r, n: r.random((len(PROFILES), n)))[:, ::stride] < 5e-4
         sessions[plaque.id] = np.where(nan_at, np.nan, values)
         present[plaque.id] = ~_gaps(key, days, bounds)[::stride]
         duplicate[plaque.id] = _duplicate(key, p_idx, days, bounds, values, stride)
@@ -184,7 +184,7 @@ def generate(
         day_starts = bounds // stride
         for c_idx, comp in enumerate(plaque.components):
             ck = (plaque.id, comp.name)
-            t, r, cpu, resets = _component((*key, 10 + c_idx), comp, total, spikes[::stride], day_starts)
+            t, r, cpu, resets = _component((*key, 10 + c_idx), comp, total, spikes[::stride], days, day_starts)
             if "requests" in options.metrics:
                 rps[ck] = r
             if "cpu" in options.metrics:
@@ -338,29 +338,51 @@ def _duplicate(
     for i, d in enumerate(days):
         on[bounds[i] : bounds[i + 1]] = date(d.year, 10, 5) <= d <= date(d.year, 10, 25)
     on = on[::stride]
-    noise = np.exp(np.random.default_rng([*key, 11]).normal(0, 0.03, values.shape))
+    draws = _day_draws((*key, 11), days, bounds, lambda r, n: r.normal(0, 0.03, (values.shape[0], n)))
+    noise = np.exp(draws[:, ::stride])
     out[:, on] = np.round(values[:, on] * noise[:, on])
     return out
 
 
 def _component(
-    key: tuple[int, ...], comp: Component, users: FloatArray, spikes: FloatArray, day_starts: IntArray
+    key: tuple[int, ...],
+    comp: Component,
+    users: FloatArray,
+    spikes: FloatArray,
+    days: Sequence[date],
+    day_starts: IntArray,
 ) -> tuple[ComponentTruth, FloatArray, FloatArray, IntArray]:
     """Requests per second, CPU cores and deploy instants (counter resets) of one component."""
     rng = np.random.default_rng(list(key))
     rpu = comp.requests_per_user_s * rng.uniform(0.7, 1.4)
     capacity = comp.rps_per_replica * rng.uniform(0.6, 1.3)
     cpu_per_request = comp.cpu_per_replica / capacity
+    noise = _day_draws((*key, 1), days, day_starts, lambda r, n: r.normal(0, 1, (2, n)))
     storm = np.where(spikes > 1.05, 1.5, 1.0)  # retries during the reconnection storm
-    rps = users * rpu * storm * np.exp(rng.normal(0, 0.05, users.size)) + 1.5
+    rps = users * rpu * storm * np.exp(0.05 * noise[0]) + 1.5
     replicas = np.ceil(rps / (capacity * 0.7)) + 1
     idle = 0.03 * comp.cpu_per_replica * replicas
-    cores = (rps * cpu_per_request + idle) * np.exp(rng.normal(0, 0.04, users.size))
-    per_day = np.diff(day_starts)
-    resets = [
-        int(day_starts[i] + rng.integers(0, max(1, int(n)))) for i, n in enumerate(per_day) if rng.random() < 0.12
-    ]
+    cores = (rps * cpu_per_request + idle) * np.exp(0.04 * noise[1])
+    resets = []
+    for i, d in enumerate(days):
+        day_rng = np.random.default_rng([*key, 2, d.toordinal()])
+        n = int(day_starts[i + 1] - day_starts[i])
+        if day_rng.random() < 0.12 and n > 0:
+            resets.append(int(day_starts[i]) + int(day_rng.integers(0, n)))
     return ComponentTruth(rpu, capacity, cpu_per_request), rps, cores, np.array(resets, dtype=np.int64)
+
+
+def _day_draws(
+    key: tuple[int, ...],
+    days: Sequence[date],
+    bounds: IntArray,
+    draw: Callable[[np.random.Generator, int], FloatArray],
+) -> FloatArray:
+    """Random values drawn day by day from a generator keyed by the date: the same whatever the window."""
+    parts = [
+        draw(np.random.default_rng([*key, d.toordinal()]), int(bounds[i + 1] - bounds[i])) for i, d in enumerate(days)
+    ]
+    return np.concatenate(parts, axis=-1)
 
 
 def _counter(increments: FloatArray, resets: IntArray) -> FloatArray:
