@@ -108,6 +108,8 @@ def fit_from_source(
     with_components: bool = True,
 ) -> tuple[Model, dict[str, Any]]:
     """Fetch, prepare and fit (shared with `forecast --prometheus-url`)."""
+    from datetime import timedelta
+
     from capacity.demand import default_rates
     from capacity.metrics.history import fetch_history
     from capacity.metrics.pipeline import COMPONENT_DAYS, fit_model, fit_report, prepare
@@ -119,7 +121,7 @@ def fit_from_source(
         first,
         last,
         step_s,
-        component_first=max(first, last - _days(COMPONENT_DAYS - 1)),
+        component_first=max(first, last - timedelta(days=COMPONENT_DAYS - 1)),
         with_components=with_components,
         on_progress=bar.callback("fetching"),
     )
@@ -130,12 +132,6 @@ def fit_from_source(
     model, result = fit_model(prepared, history, plaques, default_rates(), meta)
     bar.update("fitting", 2, 2)
     return model, fit_report(model, result, history)
-
-
-def _days(n: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(days=n)
 
 
 def fit_table(report: dict[str, Any]) -> str:
