@@ -140,11 +140,19 @@ def _sessions(
     grouped: dict[tuple[str, int], list[RangeSeries]] = {}
     for s in result:
         pid, raw_profile = s.labels.get(plaque_label), s.labels.get(profile_label)
+        if pid not in known:
+            continue  # another plaque (not asked for), or a label the queries file should name
         profile = config.profile_of(raw_profile) if raw_profile is not None else None
-        if pid not in known or profile is None:
-            _note_once(notes, f"ignored session series {dict(s.labels)} (unknown plaque or profile label)")
+        if profile is None:
+            _note_once(notes, f"ignored session series {dict(s.labels)}: profile not in `profiles` of {config.source}")
             continue
         grouped.setdefault((pid, PROFILES.index(profile)), []).append(s)
+    if not grouped:
+        seen = ", ".join(str(dict(s.labels)) for s in result[:3])
+        raise DataSourceError(
+            f"session data from {source.name} matches none of the plaques {', '.join(sorted(known))} "
+            f"(label `{plaque_label}`; series look like {seen}): set `labels` in the queries file"
+        )
     out: dict[str, FloatArray] = {}
     for plaque in plaques:
         rows = np.full((len(PROFILES), n), np.nan)

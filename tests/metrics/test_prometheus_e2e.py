@@ -257,3 +257,11 @@ def test_backtest_refuses_a_model_fitted_on_the_future(model_path):
     res = capctl("backtest", "--prometheus-url", unused_url(), "--model", str(model_path), "--from", "2021-04-01",
                  "--to", "2021-04-30")  # fmt: skip
     assert_one_line_error(res, "would see the future", "2021-05-09")
+
+
+def test_labels_that_match_no_plaque_say_which_label_to_set(url, tmp_path):
+    queries = tmp_path / "queries.yaml"
+    queries.write_text("version: 1\nlabels: {plaque: tenant}\n", encoding="utf-8")
+    res = capctl("fit", "--prometheus-url", url, "--from", FIRST, "--to", LAST, "--step", "15m", "--queries",
+                 str(queries), "--out", str(tmp_path / "m"))  # fmt: skip
+    assert_one_line_error(res, "matches none of the plaques", "label `tenant`", "set `labels`")
