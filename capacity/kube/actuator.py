@@ -134,4 +134,4 @@ class Actuator:
             name = t.name
         else:
             raise ValueError(f"mode {mode} does not write to {t.kind} {t.name}")
-        return call(fn, name, t.namespace, body, timeout_s=self.timeout_s, _content_type=MERGE_PATCH)
+        return call(fn, name, t.namespace, body, timeout_s=self.timeout_s, content_type=MERGE_PATCH)

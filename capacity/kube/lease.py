@@ -123,7 +123,7 @@ class LeaderElector:
                 self.s.namespace,
                 body,
                 timeout_s=self.s.timeout_s,
-                _content_type=JSON,
+                content_type=JSON,
             )
         except Conflict:
             return False
@@ -145,7 +145,7 @@ class LeaderElector:
         }
         try:
             stored = call(
-                self.api.create_namespaced_lease, self.s.namespace, body, timeout_s=self.s.timeout_s, _content_type=JSON
+                self.api.create_namespaced_lease, self.s.namespace, body, timeout_s=self.s.timeout_s, content_type=JSON
             )
         except Conflict:
             return False
@@ -188,7 +188,7 @@ class LeaderElector:
                 self.s.namespace,
                 body,
                 timeout_s=self.s.timeout_s,
-                _content_type=JSON,
+                content_type=JSON,
             )
             log.info("lease released", extra={"fields": {"identity": self.s.identity}})
         except KubeError as exc:
