@@ -156,6 +156,7 @@ class Controller:
         users = self._live_users(list(days), now)
         if self.usage is not None and self.usage.last_error:
             errors.append(self.usage.last_error)
+        self.actuator.reset()
         reports: list[ComponentReport] = []
         new_history: dict[tuple[str, str], History] = dict(history)
         for t in targets:

@@ -131,4 +131,3 @@ def _hpa_objects(fake: FakeKube) -> dict[tuple[str, str], dict[str, object]]:
         (o["metadata"]["namespace"], o["metadata"]["name"]): o
         for o in fake.list_objects("autoscaling/v2", "HorizontalPodAutoscaler")
     }
-
