@@ -263,5 +263,3 @@ class _FakePrometheus:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
