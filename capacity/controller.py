@@ -107,7 +107,8 @@ class Controller:
         if not leader:
             self.metrics.clear_plan()
             self._plaques, self._components = set(), set()
-            return TickReport(now=now, leader=False, config_version=cfg.version)
+            why = None if self.elector.last_error is None else f"lease not readable: {self.elector.last_error}"
+            return TickReport(now=now, leader=False, aborted=why, config_version=cfg.version)
         try:
             report = self._lead(cfg, now)
         except LeadershipLost as exc:

@@ -56,6 +56,7 @@ class LeaderElector:
         self._observed: tuple[Any, ...] | None = None
         self._observed_at = 0.0
         self.reachable = False  # the last round got an answer from the API server
+        self.last_error: str | None = None
 
     # ----------------------------------------------------------------- state
 
@@ -80,10 +81,10 @@ class LeaderElector:
         started = self.clock()
         try:
             held = self._round(started)
-            self.reachable = True
+            self.reachable, self.last_error = True, None
         except KubeError as exc:
             log.warning("lease round failed", extra={"fields": {"error": str(exc)}})
-            self.reachable = not isinstance(exc, Transient)
+            self.reachable, self.last_error = not isinstance(exc, Transient), str(exc)
             held = self.is_leader  # keep acting only while our last renewal is surely valid
         if not held:
             if self._renewed_at is not None:
