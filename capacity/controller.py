@@ -96,6 +96,7 @@ class Controller:
             on_error=lambda _e: self.metrics.errors.labels("event").inc(),
         )
         self.actuator = Actuator(self.clients, self.elector.ensure, timeout_s=self.timeout_s, sleep=self.sleep)
+        self.clients.apis()  # import the client's API modules now, not in the first tick
 
     # ------------------------------------------------------------------ tick
 

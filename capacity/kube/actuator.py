@@ -147,21 +147,15 @@ class Actuator:
         self.sleep(self.backoff_s * 2 ** (attempt - 1) * (0.5 + random.random() / 2))
 
     def _patch(self, t: TargetRef, mode: Mode, resource_version: str, spec: dict[str, int]) -> Obj:
-        from kubernetes import client
-
         body: dict[str, Any] = {"metadata": {"resourceVersion": resource_version}, "spec": spec}
-        api_client = self.clients.api(t.context)
+        apis = self.clients.apis(t.context)
         fn: Callable[..., Any]
         if mode is Mode.FLOOR and t.hpa:
-            fn = client.AutoscalingV2Api(api_client).patch_namespaced_horizontal_pod_autoscaler
-            name = t.hpa
+            fn, name = apis.autoscaling.patch_namespaced_horizontal_pod_autoscaler, t.hpa
         elif mode is Mode.DIRECT:
-            apps = client.AppsV1Api(api_client)
-            fn = (
-                apps.patch_namespaced_deployment_scale
-                if t.kind == "Deployment"
-                else apps.patch_namespaced_stateful_set_scale
-            )
+            fn = apis.apps.patch_namespaced_deployment_scale
+            if t.kind != "Deployment":
+                fn = apis.apps.patch_namespaced_stateful_set_scale
             name = t.name
         else:
             raise ValueError(f"mode {mode} does not write to {t.kind} {t.name}")
