@@ -193,14 +193,15 @@ def main() -> None:
         peak, final, first_tick = measure_rss(policies, kubeconfig)
         parent.send("stop")
         fake.join(timeout=10)
-    print(f"capctl operator bench — 50 plaques × 6 components, mode direct, fake API in a child process ({os.cpu_count()} CPUs)")
+    print(f"operator bench: 50 plaques × 6 components, mode direct, fake API in a child process, {os.cpu_count()} CPUs")
     print(f"{'tick':36} {'CPU s':>7} {'wall s':>7} {'requests':>9} {'writes':>7}  budget")
     for label, cpu, wall, requests, writes in rows:
         verdict = "" if label.startswith("start-up") else ("ok" if cpu < CPU_BUDGET_S else "OVER")
         budget = f"< {CPU_BUDGET_S:.0f} s CPU {verdict}" if verdict else ""
         print(f"{label:36} {cpu:7.3f} {wall:7.3f} {requests:9d} {writes:7d}  {budget}")
     verdict = "ok" if peak < RSS_BUDGET_MIB else "OVER"
-    print(f"{'capctl run, 5 ticks: peak RSS MiB':36} {peak:7.1f} {'':7} {'':9} {'':7}  < {RSS_BUDGET_MIB:.0f} MiB {verdict}")
+    pad = " " * 27
+    print(f"{'capctl run, 5 ticks: peak RSS MiB':36} {peak:7.1f}{pad}< {RSS_BUDGET_MIB:.0f} MiB {verdict}")
     print(f"{'capctl run: RSS after 5 ticks MiB':36} {final:7.1f}")
     print(f"{'capctl run: start to first tick s':36} {first_tick:7.2f}")
 
