@@ -115,6 +115,8 @@ class Controller:
         except LeadershipLost as exc:
             log.warning("tick aborted: leadership lost", extra={"fields": {"error": str(exc)}})
             self.metrics.is_leader.set(0)
+            self.metrics.clear_plan()
+            self._plaques, self._components = set(), set()
             self.metrics.ticks.labels("aborted").inc()
             return TickReport(now=now, leader=False, aborted=str(exc), config_version=cfg.version)
         elapsed = time.perf_counter() - started
@@ -353,6 +355,8 @@ class Controller:
             log.error("component not updated", extra={"fields": fields})
         elif status == "applied":
             log.info("component updated", extra={"fields": fields})
+        elif status == "recommended" and d.current is not None and d.replicas != d.current:
+            log.info("recommendation: would change", extra={"fields": fields})
         elif "fallback" in d.reasons:
             log.warning("metrics missing: keeping current replicas", extra={"fields": fields})
         else:
