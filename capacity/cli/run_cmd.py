@@ -122,6 +122,21 @@ def run(
 
         return start + timedelta(seconds=time.monotonic() - t0)
 
+    import logging
+
+    log = logging.getLogger("capctl.run")
+    facts = {
+        "mode": mode.value,
+        "tick_s": tick,
+        "identity": ident,
+        "lease": f"{namespace}/{lease_name}",
+        "prometheus": prometheus_url or None,
+        "once": once,
+        "now": start.isoformat() if start else None,
+    }
+    log.info("starting", extra={"fields": facts})
+    if usage is None:
+        log.warning("no --prometheus-url: scale-down follows the forecast alone (no live-usage guard)")
     health = Health(stall_after_s=max(3 * tick, 60.0))
     runner = Runner(controller, health, tick, clock_now)
     if once:
