@@ -107,7 +107,8 @@ class Controller:
         if not leader:
             self.metrics.clear_plan()
             self._plaques, self._components = set(), set()
-            return TickReport(now=now, leader=False, config_version=cfg.version)
+            why = None if self.elector.last_error is None else f"lease not readable: {self.elector.last_error}"
+            return TickReport(now=now, leader=False, aborted=why, config_version=cfg.version)
         try:
             report = self._lead(cfg, now)
         except LeadershipLost as exc:
@@ -156,6 +157,7 @@ class Controller:
         users = self._live_users(list(days), now)
         if self.usage is not None and self.usage.last_error:
             errors.append(self.usage.last_error)
+        self.actuator.reset()
         reports: list[ComponentReport] = []
         new_history: dict[tuple[str, str], History] = dict(history)
         for t in targets:

@@ -55,11 +55,19 @@ class KubeSettings:
     user_agent: str = "capctl"
 
 
-def call(fn: Callable[..., Any], *args: Any, timeout_s: tuple[float, float], **kwargs: Any) -> Obj:
-    """Invoke a generated API method, return the JSON body, raise typed errors."""
+def call(
+    fn: Callable[..., Any], *args: Any, timeout_s: tuple[float, float], content_type: str | None = None, **kwargs: Any
+) -> Obj:
+    """Invoke a generated API method, return the JSON body, raise typed errors.
+
+    `content_type` goes both ways the generated client knows: as `_content_type` (honoured by patches)
+    and as a header (POST and PUT methods ignore `_content_type` and would send none).
+    """
     from kubernetes.client.exceptions import ApiException
 
     what = getattr(fn, "__name__", "request")
+    if content_type is not None:
+        kwargs.update(_content_type=content_type, _headers={"Content-Type": content_type})
     try:
         resp = fn(*args, _preload_content=False, _request_timeout=timeout_s, **kwargs)
         data = resp.data

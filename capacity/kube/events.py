@@ -74,7 +74,7 @@ class EventRecorder:
                 involved["namespace"],
                 body,
                 timeout_s=self.timeout_s,
-                _content_type=JSON,
+                content_type=JSON,
             )
         except KubeError as exc:
             log.warning("event not recorded", extra={"fields": {"reason": reason, "error": str(exc)}})
