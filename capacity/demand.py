@@ -61,7 +61,9 @@ class DayForecast:
     """Forecast of users connected on one plaque for one local day.
 
     `users[i]` is the peak of users connected within slot i of `grid` (a 1-hour slot holds the 7:45
-    rush, not just the 7:00 value); `users_by_segment` splits it by segment (for funders' shares).
+    rush, not just the 7:00 value); `users_by_segment` splits it by segment (for funders' shares) and
+    `users_by_segment_profile` [segment, profile, slot] splits each segment's peak by profile, taken at
+    the instant of that peak (for per-profile admission quotas when a mandate falls short).
     """
 
     plaque: str
@@ -72,6 +74,7 @@ class DayForecast:
     low: FloatArray
     high: FloatArray
     infos: tuple[DayInfo, ...]
+    users_by_segment_profile: FloatArray | None = None
 
 
 def _hours() -> FloatArray:
@@ -140,24 +143,29 @@ def _base_slots(day: date) -> tuple[npt.NDArray[np.int64], int]:
     return grid.base_slot, len(grid)
 
 
-def segment_users(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[DayInfo]) -> FloatArray:
-    """Users connected per segment at every 5-minute instant of `day`: array [segment, instant]."""
+def segment_profile_users(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[DayInfo]) -> FloatArray:
+    """Users connected per segment and profile at every 5-minute instant: array [segment, profile, instant]."""
     base, _ = _base_slots(day)
     weekday = day.weekday()
     pop = plaque.population_matrix()  # [segment, profile]
     states = np.fromiter((STATE_INDEX[i.state] for i in infos), dtype=np.int64, count=len(infos))
     # rates[:, states, weekday][:, :, base] → [profile, segment, instant]
     per_profile = rates.rates[:, states, weekday][:, :, base]
-    users = np.einsum("sp,psi->si", pop, per_profile)
+    users: FloatArray = np.asarray(np.einsum("sp,psi->spi", pop, per_profile), dtype=np.float64)
     # A day can be both a rentrée and a bascule (Good Friday made 6 Apr 2021 a rentrée in Alsace-Moselle):
     # the surges are alternative explanations of the same rush, so the larger applies, not their product.
-    factor = np.ones_like(users)
+    factor = np.ones((len(infos), len(base)))
     for f, flag in enumerate(FLAGS):
         flagged = np.fromiter((getattr(i, flag) for i in infos), dtype=bool, count=len(infos))
         if flagged.any():
             factor[flagged] = np.maximum(factor[flagged], rates.surge[f, states[flagged]][:, base])
-    out: FloatArray = users * factor
-    return out
+    users *= factor[:, None, :]
+    return users
+
+
+def segment_users(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[DayInfo]) -> FloatArray:
+    """Users connected per segment at every 5-minute instant of `day`: array [segment, instant]."""
+    return np.asarray(segment_profile_users(rates, plaque, day, infos).sum(axis=1), dtype=np.float64)
 
 
 def reduce_to_grid(values: FloatArray, grid: DayGrid) -> FloatArray:
@@ -168,10 +176,20 @@ def reduce_to_grid(values: FloatArray, grid: DayGrid) -> FloatArray:
     return peaks
 
 
+def _reduce_profiles_to_grid(values: FloatArray, grid: DayGrid) -> tuple[FloatArray, FloatArray]:
+    """[segment, profile, instant] → ([segment, profile, slot] at each segment's peak instant, [segment, slot])."""
+    per_slot = grid.step_s // BASE_STEP_S
+    n = len(grid)
+    cut = values[..., : n * per_slot].reshape(values.shape[0], values.shape[1], n, per_slot)
+    at = cut.sum(axis=1).argmax(axis=-1)  # [segment, slot]
+    by_profile = np.take_along_axis(cut, at[:, None, :, None], axis=-1)[..., 0]
+    return by_profile, by_profile.sum(axis=1)
+
+
 def forecast_day(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[DayInfo], step_s: int) -> DayForecast:
     """Forecast one day of one plaque, given the calendar's answer for each of its segments."""
     grid = day_grid(day, step_s)
-    by_segment = reduce_to_grid(segment_users(rates, plaque, day, infos), grid)
+    by_profile, by_segment = _reduce_profiles_to_grid(segment_profile_users(rates, plaque, day, infos), grid)
     users = by_segment.sum(axis=0)
     event = any(i.rentree or i.bascule for i in infos)
     rel = float(rates.relative_error[1 if event else 0])
@@ -184,4 +202,5 @@ def forecast_day(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[D
         low=users * max(0.0, 1 - 1.64 * rel),
         high=users * (1 + 1.64 * rel),
         infos=tuple(infos),
+        users_by_segment_profile=by_profile,
     )

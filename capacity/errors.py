@@ -15,14 +15,31 @@ class InputError(CapctlError):
 
 
 class ConfigError(CapctlError):
-    """A configuration or policy file is broken. Carries the file and, when known, the line."""
+    """A configuration or policy file is broken. Carries the file and, when known, the line and column.
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+    `code` names the kind of problem for callers that word it themselves (e.g. `capctl policy validate`
+    in French or English); `message` stays the plain text shown by every other command.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        code: str | None = None,
+    ) -> None:
         self.path = path
         self.line = line
+        self.column = column
+        self.code = code
+        self.message = message
         where = ""
         if path is not None:
-            where = f"{path}:{line}: " if line is not None else f"{path}: "
+            where = f"{path}: "
+            if line is not None:
+                where = f"{path}:{line}:{column}: " if column is not None else f"{path}:{line}: "
         super().__init__(f"{where}{message}")
 
 

@@ -51,7 +51,7 @@ def parse_step(text: str) -> int:
 
 @lru_cache(maxsize=4096)
 def day_grid(day: date, step_s: int) -> DayGrid:
-    """Slots from local midnight to the next local midnight, every `step_s` seconds of real time."""
+    """Slots from local midnight to the next local midnight, every `step_s` seconds of real time (cached)."""
     if step_s not in ALLOWED_STEPS_S:
         raise InputError(f"step must be one of {ALLOWED_STEPS_S} seconds, got {step_s}")
     start_utc = datetime.combine(day, time(0), PARIS).astimezone(UTC)

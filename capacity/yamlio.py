@@ -3,7 +3,10 @@
 Policy files are edited by people, so an error must name the file, the line and the field. PyYAML's
 composer gives node positions; we build plain Python values from the nodes ourselves (safe types only:
 maps, lists, str, int, float, bool, null, dates) and keep a map from field path to line number.
-Aliases are refused (no alias bombs) and files are size-limited.
+Aliases are refused (no alias bombs) and files are size-limited. Positions are 1-based (line, column)
+of the key for a mapping entry and of the item for a list entry. Every error carries a `code`
+(`too_large`, `not_utf8`, `unreadable`, `not_found`, `syntax`, `alias`, `merge`, `key_type`,
+`duplicate_key`, `bad_value`) so that callers can word it in French.
 """
 
 from __future__ import annotations
@@ -28,40 +31,58 @@ class YamlDoc:
     path: str
     data: Any
     lines: Mapping[PathKey, int] = field(default_factory=dict)
+    columns: Mapping[PathKey, int] = field(default_factory=dict)
+    text: str = ""
 
-    def line_of(self, key: PathKey) -> int | None:
-        """Line of the field at `key`, or of its closest parent that has one."""
+    def _known(self, key: PathKey) -> PathKey | None:
         probe = tuple(key)
         while probe:
             if probe in self.lines:
-                return self.lines[probe]
+                return probe
             probe = probe[:-1]
-        return self.lines.get((), None)
+        return () if () in self.lines else None
+
+    def line_of(self, key: PathKey) -> int | None:
+        """Line of the field at `key`, or of its closest parent that has one."""
+        known = self._known(key)
+        return None if known is None else self.lines[known]
+
+    def position(self, key: PathKey) -> tuple[int | None, int | None]:
+        """(line, column) of the field at `key`, or of its closest parent that has one."""
+        known = self._known(key)
+        if known is None:
+            return None, None
+        return self.lines[known], self.columns.get(known)
 
     def error(self, key: PathKey, message: str) -> ConfigError:
         """A ConfigError pointing at `key` in this file."""
         dotted = ".".join(str(k) for k in key)
         prefix = f"{dotted}: " if dotted else ""
-        return ConfigError(prefix + message, path=self.path, line=self.line_of(key))
+        line, column = self.position(key)
+        return ConfigError(prefix + message, path=self.path, line=line, column=column)
 
 
 def load_yaml_text(text: str, path: str) -> YamlDoc:
     """Parse one YAML document from `text`; `path` is only used in messages."""
     if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
-        raise ConfigError(f"file larger than {MAX_FILE_BYTES} bytes; is it the right file?", path=path)
+        raise ConfigError(
+            f"file larger than {MAX_FILE_BYTES} bytes; is it the right file?", path=path, code="too_large"
+        )
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"invalid YAML: {exc.problem}", path=path, line=line) from None
+        column = mark.column + 1 if mark is not None else None
+        raise ConfigError(f"invalid YAML: {exc.problem}", path=path, line=line, column=column, code="syntax") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", path=path) from None
+        raise ConfigError(f"invalid YAML: {exc}", path=path, code="syntax") from None
     lines: dict[PathKey, int] = {}
+    columns: dict[PathKey, int] = {}
     if node is None:
-        return YamlDoc(path=path, data=None, lines=lines)
-    data = _build(node, (), lines, path, set())
-    return YamlDoc(path=path, data=data, lines=lines)
+        return YamlDoc(path=path, data=None, lines=lines, columns=columns, text=text)
+    data = _Builder(path, lines, columns).build(node, ())
+    return YamlDoc(path=path, data=data, lines=lines, columns=columns, text=text)
 
 
 def load_yaml_file(path: Path) -> YamlDoc:
@@ -69,50 +90,71 @@ def load_yaml_file(path: Path) -> YamlDoc:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ConfigError(f"file larger than {MAX_FILE_BYTES} bytes; is it the right file?", path=str(path))
+            raise ConfigError(
+                f"file larger than {MAX_FILE_BYTES} bytes; is it the right file?", path=str(path), code="too_large"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("file not found", path=str(path)) from None
+        raise ConfigError("file not found", path=str(path), code="not_found") from None
     except UnicodeDecodeError:
-        raise ConfigError("file is not UTF-8 text", path=str(path)) from None
+        raise ConfigError("file is not UTF-8 text", path=str(path), code="not_utf8") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read file: {exc.strerror}", path=str(path)) from None
+        raise ConfigError(f"cannot read file: {exc.strerror}", path=str(path), code="unreadable") from None
     return load_yaml_text(text, str(path))
 
 
 _SCALAR = yaml.SafeLoader("")
 
 
-def _build(node: yaml.Node, key: PathKey, lines: dict[PathKey, int], path: str, seen: set[int]) -> Any:
-    if id(node) in seen and not isinstance(node, yaml.ScalarNode):
-        raise ConfigError(
-            "aliases (*name) are not allowed; write the value out", path=path, line=node.start_mark.line + 1
-        )
-    seen.add(id(node))
-    lines[key] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for k_node, v_node in node.value:
-            if k_node.tag == "tag:yaml.org,2002:merge":
-                raise ConfigError("merge keys (<<) are not allowed", path=path, line=k_node.start_mark.line + 1)
-            k = _build(k_node, key, {}, path, seen)
-            if not isinstance(k, str | int | bool | float) or k is None:
-                raise ConfigError("keys must be plain text", path=path, line=k_node.start_mark.line + 1)
-            k_text: str | int = k if isinstance(k, int) and not isinstance(k, bool) else str(k)
-            if k_text in out:
-                raise ConfigError(f"key {k_text!r} appears twice", path=path, line=k_node.start_mark.line + 1)
-            out[k_text] = _build(v_node, (*key, k_text), lines, path, seen)
-            lines[(*key, k_text)] = k_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*key, i), lines, path, seen) for i, item in enumerate(node.value)]
-    if isinstance(node, yaml.ScalarNode):
+class _Builder:
+    """Plain values from composed nodes, recording each field's position; refuses aliases and merges."""
+
+    def __init__(self, path: str, lines: dict[PathKey, int], columns: dict[PathKey, int]) -> None:
+        self.path = path
+        self.lines = lines
+        self.columns = columns
+        self.seen: set[int] = set()
+
+    def _fail(self, message: str, node: yaml.Node, code: str) -> ConfigError:
+        mark = node.start_mark
+        return ConfigError(message, path=self.path, line=mark.line + 1, column=mark.column + 1, code=code)
+
+    def _mark(self, key: PathKey, node: yaml.Node) -> None:
+        self.lines[key] = node.start_mark.line + 1
+        self.columns[key] = node.start_mark.column + 1
+
+    def build(self, node: yaml.Node, key: PathKey) -> Any:
+        if id(node) in self.seen and not isinstance(node, yaml.ScalarNode):
+            raise self._fail("aliases (*name) are not allowed; write the value out", node, "alias")
+        self.seen.add(id(node))
+        if key not in self.lines:
+            self._mark(key, node)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for k_node, v_node in node.value:
+                if k_node.tag == "tag:yaml.org,2002:merge":
+                    raise self._fail("merge keys (<<) are not allowed", k_node, "merge")
+                if not isinstance(k_node, yaml.ScalarNode):
+                    raise self._fail("keys must be plain text", k_node, "key_type")
+                k = self._scalar(k_node)
+                if not isinstance(k, str | int | bool | float) or k is None:
+                    raise self._fail("keys must be plain text", k_node, "key_type")
+                k_text: str | int = k if isinstance(k, int) and not isinstance(k, bool) else str(k)
+                if k_text in out:
+                    raise self._fail(f"key {k_text!r} appears twice", k_node, "duplicate_key")
+                self._mark((*key, k_text), k_node)
+                out[k_text] = self.build(v_node, (*key, k_text))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*key, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        raise self._fail("unsupported YAML node", node, "syntax")  # pragma: no cover
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
         try:
             return _SCALAR.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
-            raise ConfigError(f"unsupported value: {exc.problem}", path=path, line=node.start_mark.line + 1) from None
-        except ValueError as exc:  # e.g. a date like 2021-13-01
-            raise ConfigError(
-                f"expected a date YYYY-MM-DD, found {node.value!r} ({exc})", path=path, line=node.start_mark.line + 1
-            ) from None
-    raise ConfigError("unsupported YAML node", path=path, line=node.start_mark.line + 1)  # pragma: no cover
+            raise self._fail(f"unsupported value: {exc.problem}", node, "bad_value") from None
+        except (ValueError, OverflowError) as exc:  # e.g. the date 2021-02-30
+            raise self._fail(f"invalid value {node.value!r}: {exc}", node, "bad_value") from None

@@ -71,6 +71,8 @@ CASES = [
     ("2021-05-10", dep("69"), C, H, False),  # Rhône is one of the 15
     ("2021-05-03", z("B"), L, H, False),  # §2.3 lycées demi-jauge everywhere (old data: holidays in B)
     ("2021-05-14", z("A"), C, V, False),  # §1.3 Ascension bridge 2021
+    ("2021-05-14", z("B"), L, V, False),  # the lycée demi-jauge must not turn the bridge into a class day
+    ("2021-05-14", dep("59"), C, V, False),  # nor the 4e/3e demi-jauge
     ("2021-05-17", z("B"), C, P, True),  # §2.4 Mon 17 May is a class day (old data: bridge)
     ("2021-05-24", z("C"), C, F, False),  # §7 Whit Monday
     ("2021-05-31", dep("59"), C, P, False),  # §2.3 4e/3e back to full class
@@ -202,7 +204,7 @@ def test_later_files_win(tmp_path):
         (
             "events:\n  - id: x\n    name: X\n    from: 2021-13-01\n    to: 2021-04-01\n    state: distanciel\n",
             4,
-            "expected a date",
+            "2021-13-01",
         ),
         (
             "events:\n  - id: x\n    name: X\n    from: 2021-04-01\n    to: 2021-04-02\n    state: confine\n",
