@@ -96,6 +96,7 @@ class Controller:
             on_error=lambda _e: self.metrics.errors.labels("event").inc(),
         )
         self.actuator = Actuator(self.clients, self.elector.ensure, timeout_s=self.timeout_s, sleep=self.sleep)
+        self.clients.apis()  # import the client's API modules now, not in the first tick
 
     # ------------------------------------------------------------------ tick
 
@@ -107,12 +108,15 @@ class Controller:
         if not leader:
             self.metrics.clear_plan()
             self._plaques, self._components = set(), set()
-            return TickReport(now=now, leader=False, config_version=cfg.version)
+            why = None if self.elector.last_error is None else f"lease not readable: {self.elector.last_error}"
+            return TickReport(now=now, leader=False, aborted=why, config_version=cfg.version)
         try:
             report = self._lead(cfg, now)
         except LeadershipLost as exc:
             log.warning("tick aborted: leadership lost", extra={"fields": {"error": str(exc)}})
             self.metrics.is_leader.set(0)
+            self.metrics.clear_plan()
+            self._plaques, self._components = set(), set()
             self.metrics.ticks.labels("aborted").inc()
             return TickReport(now=now, leader=False, aborted=str(exc), config_version=cfg.version)
         elapsed = time.perf_counter() - started
@@ -156,6 +160,7 @@ class Controller:
         users = self._live_users(list(days), now)
         if self.usage is not None and self.usage.last_error:
             errors.append(self.usage.last_error)
+        self.actuator.reset()
         reports: list[ComponentReport] = []
         new_history: dict[tuple[str, str], History] = dict(history)
         for t in targets:
@@ -350,6 +355,8 @@ class Controller:
             log.error("component not updated", extra={"fields": fields})
         elif status == "applied":
             log.info("component updated", extra={"fields": fields})
+        elif status == "recommended" and d.current is not None and d.replicas != d.current:
+            log.info("recommendation: would change", extra={"fields": fields})
         elif "fallback" in d.reasons:
             log.warning("metrics missing: keeping current replicas", extra={"fields": fields})
         else:

@@ -22,8 +22,9 @@ from typing import Protocol
 
 log = logging.getLogger("capctl.usage")
 
-#: Users connected per plaque (the ENT exports one gauge per plaque and profile).
-DEFAULT_QUERY = "sum by (plaque) (ent_active_sessions)"
+#: Users connected per plaque: the ENT exports one gauge per plaque and profile; `max by` first so that a
+#: series scraped twice (HA Prometheus pair, two jobs) is not counted twice (same metric as `capctl fit`).
+DEFAULT_QUERY = "sum by (plaque) (max by (plaque, profile) (ent_active_sessions))"
 
 
 class LiveUsage(Protocol):

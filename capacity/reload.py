@@ -138,11 +138,10 @@ def load_settings(path: Path) -> OperatorSettings:
             if not isinstance(v, int | float) or isinstance(v, bool) or v < 0:
                 raise doc.error((key,), f"expected a number >= 0, found {v!r}")
             values[key] = float(v)
+    if not 0 < values.get("max_step_down", 0.25) <= 1:
+        raise doc.error(("max_step_down",), "must be in (0, 1]: the share of the replicas removed per tick at most")
     anticipation = values.pop("anticipation_s", OperatorSettings.anticipation_s)
-    try:
-        return OperatorSettings(decide=DecideSettings(**values), anticipation_s=anticipation)
-    except ValueError as exc:
-        raise doc.error((next(iter(values), ""),), str(exc)) from None
+    return OperatorSettings(decide=DecideSettings(**values), anticipation_s=anticipation)
 
 
 def load_model(path: Path) -> UsageRates | Model:

@@ -58,6 +58,7 @@ def run(
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.json,
 ) -> None:
     """Raise capacity before the rush, within the mandates: plan, decide and act every tick."""
+    import logging
     import time
     from datetime import datetime
 
@@ -85,6 +86,19 @@ def run(
     ident = identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
     namespace = lease_namespace or os.environ.get("POD_NAMESPACE") or "default"
 
+    log = logging.getLogger("capctl.run")
+    facts = {
+        "mode": mode.value,
+        "tick_s": tick,
+        "identity": ident,
+        "lease": f"{namespace}/{lease_name}",
+        "prometheus": prometheus_url or None,
+        "once": once,
+        "now": start.isoformat() if start else None,
+    }
+    log.info("starting", extra={"fields": facts})
+    if not prometheus_url:
+        log.warning("no --prometheus-url: scale-down follows the forecast alone (no live-usage guard)")
     source = ConfigSource(policies or default_policies_dir(), events or [], model)
     source.poll()  # a broken configuration at start-up is fatal (exit 2), later ones are not
     clients = KubeClients(KubeSettings(kubeconfig=kubeconfig, context=context, user_agent=f"capctl/{ident}"))
@@ -113,14 +127,18 @@ def run(
         usage=usage,
         self_ref=self_ref,
     )
-    t0 = time.monotonic()
+    first_tick: list[float] = []
 
     def clock_now() -> datetime:
+        """Wall clock, or --now for the first tick and --now + elapsed time for the next ones."""
         if start is None:
             return datetime.now(PARIS)
         from datetime import timedelta
 
-        return start + timedelta(seconds=time.monotonic() - t0)
+        if not first_tick:
+            first_tick.append(time.monotonic())
+            return start
+        return start + timedelta(seconds=time.monotonic() - first_tick[0])
 
     health = Health(stall_after_s=max(3 * tick, 60.0))
     runner = Runner(controller, health, tick, clock_now)

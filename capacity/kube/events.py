@@ -47,8 +47,6 @@ class EventRecorder:
         action: str = "Scale",
     ) -> None:
         """Record one Event about `involved` ({apiVersion, kind, name, namespace[, uid]})."""
-        from kubernetes import client
-
         now = self.wall()
         body = {
             "apiVersion": "v1",
@@ -70,11 +68,11 @@ class EventRecorder:
         try:
             self.guard()
             call(
-                client.CoreV1Api(self.clients.api(context)).create_namespaced_event,
+                self.clients.apis(context).core.create_namespaced_event,
                 involved["namespace"],
                 body,
                 timeout_s=self.timeout_s,
-                _content_type=JSON,
+                content_type=JSON,
             )
         except KubeError as exc:
             log.warning("event not recorded", extra={"fields": {"reason": reason, "error": str(exc)}})

@@ -56,6 +56,7 @@ class LeaderElector:
         self._observed: tuple[Any, ...] | None = None
         self._observed_at = 0.0
         self.reachable = False  # the last round got an answer from the API server
+        self.last_error: str | None = None
 
     # ----------------------------------------------------------------- state
 
@@ -80,10 +81,10 @@ class LeaderElector:
         started = self.clock()
         try:
             held = self._round(started)
-            self.reachable = True
+            self.reachable, self.last_error = True, None
         except KubeError as exc:
             log.warning("lease round failed", extra={"fields": {"error": str(exc)}})
-            self.reachable = not isinstance(exc, Transient)
+            self.reachable, self.last_error = not isinstance(exc, Transient), str(exc)
             held = self.is_leader  # keep acting only while our last renewal is surely valid
         if not held:
             if self._renewed_at is not None:
@@ -123,7 +124,7 @@ class LeaderElector:
                 self.s.namespace,
                 body,
                 timeout_s=self.s.timeout_s,
-                _content_type=JSON,
+                content_type=JSON,
             )
         except Conflict:
             return False
@@ -145,7 +146,7 @@ class LeaderElector:
         }
         try:
             stored = call(
-                self.api.create_namespaced_lease, self.s.namespace, body, timeout_s=self.s.timeout_s, _content_type=JSON
+                self.api.create_namespaced_lease, self.s.namespace, body, timeout_s=self.s.timeout_s, content_type=JSON
             )
         except Conflict:
             return False
@@ -188,7 +189,7 @@ class LeaderElector:
                 self.s.namespace,
                 body,
                 timeout_s=self.s.timeout_s,
-                _content_type=JSON,
+                content_type=JSON,
             )
             log.info("lease released", extra={"fields": {"identity": self.s.identity}})
         except KubeError as exc:

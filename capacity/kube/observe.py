@@ -76,13 +76,11 @@ def scale_observed(obj: Obj) -> Observed:
     )
 
 
-def _lister(api_client: Any, kind: str) -> Any:
-    from kubernetes import client
-
+def _lister(clients: KubeClients, context: str | None, kind: str) -> Any:
+    apis = clients.apis(context)
     if kind == KIND_HPA:
-        return client.AutoscalingV2Api(api_client).list_namespaced_horizontal_pod_autoscaler
-    apps = client.AppsV1Api(api_client)
-    return apps.list_namespaced_deployment if kind == "Deployment" else apps.list_namespaced_stateful_set
+        return apis.autoscaling.list_namespaced_horizontal_pod_autoscaler
+    return apis.apps.list_namespaced_deployment if kind == "Deployment" else apis.apps.list_namespaced_stateful_set
 
 
 def observe(
@@ -96,7 +94,7 @@ def observe(
         wanted.setdefault((t.context, t.namespace, KIND_HPA if t.hpa else t.kind), {})
     for context, namespace, kind in wanted:
         try:
-            listed = call(_lister(clients.api(context), kind), namespace, timeout_s=timeout_s)
+            listed = call(_lister(clients, context, kind), namespace, timeout_s=timeout_s)
             wanted[(context, namespace, kind)] = {o["metadata"]["name"]: o for o in listed.get("items") or []}
         except KubeError as exc:
             wanted[(context, namespace, kind)] = exc
@@ -132,17 +130,11 @@ def _check_hpa(t: TargetRef, obj: Obj) -> Observed | KubeError:
 
 def read_one(clients: KubeClients, t: TargetRef, *, timeout_s: tuple[float, float]) -> Observed:
     """Fresh read of one target (after a 409): the HPA, or the workload's scale subresource."""
-    from kubernetes import client
-
-    api_client = clients.api(t.context)
+    apis = clients.apis(t.context)
     if t.hpa:
-        obj = call(
-            client.AutoscalingV2Api(api_client).read_namespaced_horizontal_pod_autoscaler,
-            t.hpa,
-            t.namespace,
-            timeout_s=timeout_s,
-        )
+        obj = call(apis.autoscaling.read_namespaced_horizontal_pod_autoscaler, t.hpa, t.namespace, timeout_s=timeout_s)
         return hpa_observed(obj)
-    apps = client.AppsV1Api(api_client)
-    read = apps.read_namespaced_deployment_scale if t.kind == "Deployment" else apps.read_namespaced_stateful_set_scale
+    read = apis.apps.read_namespaced_deployment_scale
+    if t.kind != "Deployment":
+        read = apis.apps.read_namespaced_stateful_set_scale
     return scale_observed(call(read, t.name, t.namespace, timeout_s=timeout_s))

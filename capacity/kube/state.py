@@ -92,7 +92,7 @@ class StateStore:
                         self.namespace,
                         body,
                         timeout_s=self.timeout_s,
-                        _content_type=JSON,
+                        content_type=JSON,
                     )
                 else:
                     body["metadata"]["resourceVersion"] = self._rv
@@ -102,7 +102,7 @@ class StateStore:
                         self.namespace,
                         body,
                         timeout_s=self.timeout_s,
-                        _content_type=JSON,
+                        content_type=JSON,
                     )
             except (Conflict, NotFound):
                 self._refresh_rv()

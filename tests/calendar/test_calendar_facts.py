@@ -110,12 +110,12 @@ def test_events_name_what_decided(cal):
 
 
 def test_dates_outside_the_data_are_refused_with_the_range(cal):
-    with pytest.raises(InputError, match="supported range 2018-09-01 to 2029-08-31"):
+    with pytest.raises(InputError, match="supported range 2018-09-01 to 2028-08-31"):
         cal.day(date(2017, 6, 1), z("A"), E)
 
 
 def test_unknown_places_get_a_suggestion(cal):
-    with pytest.raises(InputError, match="did you mean nancy-metz"):
+    with pytest.raises(InputError, match=r"did you mean .nancy-metz.\?"):
         cal.day(date(2021, 4, 6), Place(academie="nancy-mets"), E)
     with pytest.raises(InputError, match="own school calendar"):
         cal.day(date(2021, 4, 6), Place(departement="2A"), E)
@@ -127,7 +127,7 @@ def test_caen_and_rouen_resolve_to_normandie(cal):
     assert a == b
 
 
-DATES = st.dates(min_value=date(2018, 9, 1), max_value=date(2029, 8, 31))
+DATES = st.dates(min_value=date(2018, 9, 1), max_value=date(2028, 8, 31))
 PLACES = st.sampled_from([z("A"), z("B"), z("C"), dep("57"), dep("59"), dep("31"), Place(academie="lyon")])
 LEVELS = st.sampled_from(list(Level))
 
@@ -142,10 +142,11 @@ def test_exactly_one_state_and_consistent_flags(cal, d, place, level):
         assert not info.rentree and not info.bascule
     if info.rentree:
         gap, probe = 0, d - timedelta(days=1)
-        while not cal.day(probe, place, level).has_class:
+        first = cal.supported_range[0]
+        while probe >= first and not cal.day(probe, place, level).has_class:
             gap += probe.weekday() < 5
             probe -= timedelta(days=1)
-        assert gap >= 2
+        assert gap >= 2 or probe < first  # the first rentrée of the data has no class day before it
 
 
 def write_events(tmp_path, body: str):

@@ -1,0 +1,19 @@
+"""Shared calendars: building them is cheap, but the per-place arrays are worth keeping across tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from capacity.calendar import SchoolCalendar
+
+
+@pytest.fixture(scope="session")
+def cal() -> SchoolCalendar:
+    """The calendar as shipped: `holidays` base layer + capacity/calendar/events/*.yaml."""
+    return SchoolCalendar.load()
+
+
+@pytest.fixture(scope="session")
+def bare() -> SchoolCalendar:
+    """The `holidays` base layer alone, no overlay."""
+    return SchoolCalendar.from_events()
