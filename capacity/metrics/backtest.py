@@ -14,7 +14,7 @@ share of under-forecast days, and how often the actual peak fell inside the band
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -91,6 +91,8 @@ def run_backtest(
     d0, d1 = frame.index(first), frame.index(last)
     if d0 < 0 or d1 >= len(frame.days) or d1 < d0:
         raise ValueError("backtest window outside the frame")
+    # The fit measures its error band and factors at the same horizon the backtest forecasts at.
+    options = replace(options, fit=replace(options.fit, horizon_days=options.horizon_days))
     forecaster = _fixed(fixed) if fixed is not None else _rolling(frame, curves, prior, options)
     out: list[DayResult] = []
     for d in range(d0, d1 + 1):

@@ -1,12 +1,13 @@
 """Learn usage rates from observed sessions (pure: arrays in, rates and levels out).
 
-Model (the one `demand.py` forecasts with, plus a slow per-plaque level):
+Model (the one `demand.py` forecasts with, plus a slow per-plaque level and per-plaque state factors):
     users[plaque, profile, day, slot] = level[plaque, profile, day] × Σ_state pop[state] × rate[profile,
-                                        state, weekday, slot] × surge(flags, state, slot)
+                                        state, weekday, slot] × factor[plaque, state] × surge(flags, state, slot)
 Rates and surges are SHARED by all plaques: a plaque that never was at a distance is forecast with the
 distance rates the other plaques showed. The level absorbs what differs between plaques and drifts
-slowly (accounts activated over the year, habits): it is measured on reference days only (in class,
-weekends, holidays), never on the rare states it would otherwise confuse with their rates.
+slowly (accounts activated over the year, habits): it is measured on weekends and holidays only
+(levels.py), never on the rare states it would otherwise confuse with their rates; the state factors
+then calibrate class days on daily peaks (calibrate.py).
 
 Estimators are medians over plaque-days (per 5-minute slot), so gaps, NaN, incident spikes and counter
 glitches move nothing. Several states on one day (collèges in class, lycées in demi-jauge) are handled

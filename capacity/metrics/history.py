@@ -10,7 +10,7 @@ so the fitter can keep that plaque's prior and say so.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -38,22 +38,6 @@ class History:
     cpu: Mapping[tuple[str, str], FloatArray] = field(default_factory=dict)  # (plaque, component) -> cores
     notes: tuple[str, ...] = ()
     source: str = ""
-
-    @property
-    def end_s(self) -> int:
-        """First instant after the last sample."""
-        return self.start_s + self.n * self.step_s
-
-    def before(self, end_s: int) -> History:
-        """Only the samples strictly older than `end_s` (what a forecast made at `end_s` may know)."""
-        keep = max(0, min(self.n, -(-(end_s - self.start_s) // self.step_s)))
-        return replace(
-            self,
-            n=keep,
-            sessions={k: v[..., :keep] for k, v in self.sessions.items()},
-            requests={k: v[:keep] for k, v in self.requests.items()},
-            cpu={k: v[:keep] for k, v in self.cpu.items()},
-        )
 
 
 def fetch_history(
