@@ -74,7 +74,9 @@ def forecast(
     if prometheus_url:
         first, last = history_window(day, parse_days(history))
         last = min(last, datetime.now(PARIS).date())  # the only clock read: data cannot come from the future
-        calendar.check_supported(first)
+        first = max(first, calendar.supported_range[0])
+        if last < first:
+            raise InputError(f"no history before {day} to learn from: use --model, or a later --date")
         source = make_source(
             prometheus_url,
             prometheus_token_file,
