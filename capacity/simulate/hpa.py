@@ -49,14 +49,15 @@ def recommend(
     new_ratio = ratio * ready_f / np.maximum(current, 1)
     hold = (np.abs(1.0 - new_ratio) <= tolerance) | (new_ratio < 1.0)
     with_unready = np.where(hold, current, np.maximum(np.ceil(np.round(new_ratio * current, 9)), current))
-    rec = np.where((unready > 0) & (ratio > 1.0), with_unready, simple)
-    return rec.astype(np.int64)
+    rec: IntArray = np.where((unready > 0) & (ratio > 1.0), with_unready, simple).astype(np.int64)
+    return rec
 
 
 def scale_up_limit(current: IntArray, settings: HpaSettings) -> IntArray:
     """Default scale-up policies (Max of 100 % and 4 pods per 15 s)."""
     by_percent = np.ceil(current * (1 + settings.scale_up_percent / 100.0)).astype(np.int64)
-    return np.maximum(by_percent, current + settings.scale_up_pods)
+    limit: IntArray = np.maximum(by_percent, current + settings.scale_up_pods)
+    return limit
 
 
 def simulate(

@@ -24,6 +24,8 @@ IntArray = npt.NDArray[np.int64]
 STRATEGIES = ("hpa", "cron", "static", "capctl", "oracle")
 FOCUS_DAYS = (date(2021, 4, 6), date(2021, 4, 26))
 SWEEP_S = (120, 300, 600, 1200)
+DEFAULT_PRICES = Prices()
+DEFAULT_HPA = hpa.HpaSettings()
 
 
 @dataclass(frozen=True)
@@ -76,24 +78,37 @@ def simulate(
     scenario: Scenario,
     startup_s: int,
     *,
-    prices: Prices = Prices(),
-    settings: hpa.HpaSettings = hpa.HpaSettings(),
+    prices: Prices = DEFAULT_PRICES,
+    settings: hpa.HpaSettings = DEFAULT_HPA,
     focus_days: Sequence[date] = FOCUS_DAYS,
 ) -> tuple[StrategyResult, ...]:
     """Every strategy's metrics at one start-up delay, with cost ratios to the oracle."""
+    return replay(scenario, startup_s, prices=prices, settings=settings, focus_days=focus_days)[0]
+
+
+def replay(
+    scenario: Scenario,
+    startup_s: int,
+    *,
+    prices: Prices = DEFAULT_PRICES,
+    settings: hpa.HpaSettings = DEFAULT_HPA,
+    focus_days: Sequence[date] = FOCUS_DAYS,
+) -> tuple[tuple[StrategyResult, ...], dict[str, IntArray]]:
+    """Like `simulate`, also returning each strategy's desired replicas [step, unit] (for plots)."""
     steps = delay_steps(startup_s, scenario.trace.step_s)
     desired = desired_replicas(scenario, startup_s, settings)
     results = [evaluate(k, desired[k], scenario, steps, prices, focus_days) for k in STRATEGIES]
     base = next(r.cost_eur for r in results if r.strategy == "oracle")
-    return tuple(replace(r, cost_ratio_to_oracle=r.cost_eur / base if base else None) for r in results)
+    ratios = tuple(replace(r, cost_ratio_to_oracle=r.cost_eur / base if base else None) for r in results)
+    return ratios, desired
 
 
 def sweep(
     scenario: Scenario,
     delays_s: Sequence[int] = SWEEP_S,
     *,
-    prices: Prices = Prices(),
-    settings: hpa.HpaSettings = hpa.HpaSettings(),
+    prices: Prices = DEFAULT_PRICES,
+    settings: hpa.HpaSettings = DEFAULT_HPA,
 ) -> tuple[SweepPoint, ...]:
     """The same replay at several start-up delays (those that are whole numbers of steps)."""
     return tuple(

@@ -28,6 +28,8 @@ from capacity.topology import Component
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[int, int], None]
+DEFAULT_OPERATOR = OperatorSettings()
+DEFAULT_SCHEDULE = CronSchedule()
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,8 @@ def build(
     calendar: Calendar,
     rates: UsageRates | Mapping[str, UsageRates],
     *,
-    settings: OperatorSettings = OperatorSettings(),
-    schedule: CronSchedule = CronSchedule(),
+    settings: OperatorSettings = DEFAULT_OPERATOR,
+    schedule: CronSchedule = DEFAULT_SCHEDULE,
     cron_reference: date = date(2021, 3, 15),
     on_progress: Progress | None = None,
 ) -> Scenario:
