@@ -43,9 +43,8 @@ def main() -> None:
     ok = capctl.cost_ratio_to_oracle is not None and capctl.cost_ratio_to_oracle <= 1.15
     ok_short = capctl.underprovisioned_share <= 0.001
     print()
-    print(
-        f"headline: capctl cost {capctl.cost_ratio_to_oracle:.3f} × oracle (target ≤ 1.15: {'met' if ok else 'NOT met'}),"
-    )
+    verdict = "met" if ok else "NOT met"
+    print(f"headline: capctl cost {capctl.cost_ratio_to_oracle:.3f} × oracle (target ≤ 1.15: {verdict}),")
     print(
         f"          under-provisioned {capctl.underprovisioned_share * 100:.3f} % of demand "
         f"(target ≤ 0.1 %: {'met' if ok_short else 'NOT met'})"
