@@ -11,7 +11,7 @@ Pure: no clock, no I/O. For every component of every plaque:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
@@ -97,10 +97,13 @@ def plan_day(
     step_s: int,
     policies: Policies,
     calendar: Calendar,
-    rates: UsageRates,
+    rates: UsageRates | Mapping[str, UsageRates],
     plaque_ids: Sequence[str] | None = None,
 ) -> Plan:
-    """Plan one local day for the given plaques (all by default)."""
+    """Plan one local day for the given plaques (all by default).
+
+    `rates` is shared by every plaque, or given per plaque id (a fitted model: `Model.rates_by_plaque`).
+    """
     return next(iter(plan_range(day, day, step_s, policies, calendar, rates, plaque_ids)))
 
 
@@ -110,7 +113,7 @@ def plan_range(
     step_s: int,
     policies: Policies,
     calendar: Calendar,
-    rates: UsageRates,
+    rates: UsageRates | Mapping[str, UsageRates],
     plaque_ids: Sequence[str] | None = None,
 ) -> Iterator[Plan]:
     """Plan every day from `first_day` to `last_day` inclusive, forecasting each day once."""
@@ -120,11 +123,13 @@ def plan_range(
         if not first <= d <= last:
             raise InputError(f"date {d} is outside the supported range {first} to {last}")
     funders = {p.id: policies.funders(p) for p in plaques}
+    source = rates.source if isinstance(rates, UsageRates) else next(iter(rates.values())).source
 
     def forecast(plaque: Plaque, d: date) -> DayForecast | None:
         if d > last:
             return None
-        return forecast_day(rates, plaque, d, segment_infos(calendar, plaque, d), step_s)
+        mine = rates if isinstance(rates, UsageRates) else rates[plaque.id]
+        return forecast_day(mine, plaque, d, segment_infos(calendar, plaque, d), step_s)
 
     carried: dict[str, DayForecast | None] = {p.id: forecast(p, first_day) for p in plaques}
     day = first_day
@@ -136,7 +141,7 @@ def plan_range(
             tomorrow = forecast(plaque, day + timedelta(days=1))
             carried[plaque.id] = tomorrow
             out.append(plan_plaque(plaque, today, tomorrow, funders[plaque.id]))
-        yield Plan(day=day, step_s=step_s, plaques=tuple(out), policy_sha256=policies.sha256, rates_source=rates.source)
+        yield Plan(day=day, step_s=step_s, plaques=tuple(out), policy_sha256=policies.sha256, rates_source=source)
         day += timedelta(days=1)
 
 
