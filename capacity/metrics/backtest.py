@@ -155,6 +155,27 @@ def _rolling(
     return forecast
 
 
+def rolling_rates(
+    frame: DayFrame,
+    curves: Mapping[str, FloatArray],
+    prior: UsageRates,
+    options: BacktestOptions = BacktestOptions(),
+) -> Callable[[date], dict[str, UsageRates]]:
+    """Per-plaque rates a deployment refitting every `refit_days` would plan day D with (cutoff D − horizon).
+
+    The backtest's own forecaster (same leakage guarantee), with each plaque's level folded into its
+    rates so the planner can use them: for replaying a season as it would have been planned.
+    """
+    options = replace(options, fit=replace(options.fit, horizon_days=options.horizon_days))
+    forecaster = _rolling(frame, curves, prior, options)
+
+    def rates_for(day: date) -> dict[str, UsageRates]:
+        per_plaque = forecaster(frame.index(day) - options.horizon_days)
+        return {pid: replace(r, rates=r.rates * lv[:, None, None, None]) for pid, (r, lv) in per_plaque.items()}
+
+    return rates_for
+
+
 def _days_from(pd: PlaqueDays, first: int) -> PlaqueDays:
     return subset(pd, np.arange(first, pd.base.shape[1]))
 

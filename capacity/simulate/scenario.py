@@ -28,6 +28,9 @@ from capacity.topology import Component
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[int, int], None]
+Rates = UsageRates | Mapping[str, UsageRates]
+#: Rates per planned day: a deployment that refits its model plans each day with the model of that day.
+RatesByDay = Callable[[date], Rates]
 DEFAULT_OPERATOR = OperatorSettings()
 DEFAULT_SCHEDULE = CronSchedule()
 
@@ -78,7 +81,7 @@ def build(
     last: date,
     policies: Policies,
     calendar: Calendar,
-    rates: UsageRates | Mapping[str, UsageRates],
+    rates: Rates | RatesByDay,
     *,
     settings: OperatorSettings = DEFAULT_OPERATOR,
     schedule: CronSchedule = DEFAULT_SCHEDULE,
@@ -90,7 +93,12 @@ def build(
         raise InputError(f"simulation step must divide {BASE_STEP_S // 60} minutes, got {trace.step_s} s")
     plaques = list(trace.plaques)
     end = last + timedelta(days=1) if last < calendar.supported_range[1] else last
-    days = list(plan_range(first, end, BASE_STEP_S, policies, calendar, rates, plaques))
+    if callable(rates):
+        by_day = rates
+        days = [next(plan_range(d, d, BASE_STEP_S, policies, calendar, by_day(d), plaques)) for d in _dates(first, end)]
+        rates = by_day(first)  # the cron schedule is sized once, as people do
+    else:
+        days = list(plan_range(first, end, BASE_STEP_S, policies, calendar, rates, plaques))
     per_slot = BASE_STEP_S // trace.step_s
     n_slots = trace.n // per_slot
     starts = [s for plan in days for s in plan.plaques[0].forecast.grid.starts]
@@ -133,11 +141,15 @@ def build(
     )
 
 
+def _dates(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 def _cron_reference(
     monday: date,
     policies: Policies,
     calendar: Calendar,
-    rates: UsageRates | Mapping[str, UsageRates],
+    rates: Rates,
     plaques: list[str],
     units: list[Unit],
     schedule: CronSchedule,
