@@ -2,7 +2,10 @@
 
 Pure: no clock, no I/O. For every component of every plaque:
   need     replicas for the slot's own forecast demand (sizing.replicas_for_users);
-  wish     need pre-warmed: the most any slot in the next `prewarm_s` needs (reason `prewarm`);
+  wish     need pre-warmed: the most any slot in the next `prewarm_s` needs (reason `prewarm`); where the
+           forecast climbs faster than a reactive HPA follows (the rush), need is sized on the forecast's
+           upper band instead of its mean (reason `rush-band`): an under-forecast rush cannot be caught
+           within the start-up delay, a plateau can;
   shares   the wish split between funders pro rata of the users each funds at the slot that drove it;
   replicas each share clamped by its funder's floor and ceiling (reasons `floor:<id>`, `ceiling:<id>`),
            then summed, so every replica is attributable to one collectivité and none pays beyond its
@@ -11,6 +14,7 @@ Pure: no clock, no I/O. For every component of every plaque:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -23,9 +27,11 @@ from capacity.calendar.types import DayInfo, Level, Place
 from capacity.demand import DayForecast, UsageRates, forecast_day
 from capacity.errors import InputError
 from capacity.policies import Funder, Policies
-from capacity.sizing import prewarm_window_slots, replicas_for_users
+from capacity.sizing import prewarm, prewarm_window_slots, replicas_for_users
 from capacity.topology import Component, Plaque
 
+#: A rise the reactive HPA cannot follow: more than its default tolerance (0.1) within one pod lead time.
+RUSH_RISE = 0.1
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -53,10 +59,13 @@ class ComponentPlan:
     funder_replicas: IntArray  # [funder, slot]
     floor_hit: BoolArray  # [funder, slot]
     ceiling_hit: BoolArray  # [funder, slot]
+    band_hit: BoolArray | None = None  # [slot] the wish was sized on the forecast's upper band (rush)
 
     def reasons(self, slot: int) -> tuple[str, ...]:
         """Why slot `slot` has the number it has, in the order the steps applied."""
         out = ["prewarm" if self.wish[slot] > self.need[slot] else "forecast"]
+        if self.band_hit is not None and self.band_hit[slot]:
+            out.append("rush-band")
         for f, fid in enumerate(self.funder_ids):
             if self.floor_hit[f, slot]:
                 out.append(f"floor:{fid}")
@@ -151,13 +160,16 @@ def plan_plaque(
     """Plan every component of one plaque for `today`; `tomorrow` lets late slots pre-warm across midnight."""
     n = len(today.users)
     users = today.users if tomorrow is None else np.concatenate([today.users, tomorrow.users])
+    high = today.high if tomorrow is None else np.concatenate([today.high, tomorrow.high])
     by_seg = (
         today.users_by_segment
         if tomorrow is None
         else np.concatenate([today.users_by_segment, tomorrow.users_by_segment], axis=1)
     )
     funder_users = np.array([by_seg[list(f.segments)].sum(axis=0) for f in funders]).reshape(len(funders), -1)
-    comps = tuple(plan_component(c, users, funder_users, funders, today.grid.step_s, n) for c in plaque.components)
+    comps = tuple(
+        plan_component(c, users, funder_users, funders, today.grid.step_s, n, high=high) for c in plaque.components
+    )
     return PlaquePlan(plaque=plaque, forecast=today, components=comps)
 
 
@@ -168,15 +180,22 @@ def plan_component(
     funders: Sequence[Funder],
     step_s: int,
     n: int,
+    high: FloatArray | None = None,
 ) -> ComponentPlan:
-    """Need → wish (pre-warm) → funder shares → clamped replicas, for the first `n` slots of `users`."""
+    """Need → wish (pre-warm) → funder shares → clamped replicas, for the first `n` slots of `users`.
+
+    With `high` (the forecast's upper band), slots where the forecast rises are sized on the band (see
+    `rush_need`): the reactive HPA cannot catch an under-forecast rush within the start-up delay.
+    """
     need_all = replicas_for_users(users, component)
+    sized = need_all if high is None else rush_need(users, high, component, step_s)
     window = prewarm_window_slots(component, step_s)
-    padded = np.concatenate([need_all, np.full(window, need_all[-1], dtype=np.int64)])
+    padded = np.concatenate([sized, np.full(window, sized[-1], dtype=np.int64)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, window + 1)[:n]
     source = np.minimum(windows.argmax(axis=1) + np.arange(n), len(users) - 1)
     wish = windows.max(axis=1).astype(np.int64)
     need = need_all[:n]
+    mean_wish = prewarm(need_all, window)[:n]
 
     shares = _shares(funder_users[:, source], users[source])
     funder_wish = apportion(wish, shares)
@@ -195,7 +214,22 @@ def plan_component(
         funder_replicas=clamped.astype(np.int64),
         floor_hit=funder_wish < floors[:, None],
         ceiling_hit=funder_wish > ceils[:, None],
+        band_hit=wish > mean_wish,
     )
+
+
+def rising_slots(users: FloatArray, component: Component, step_s: int) -> BoolArray:
+    """Slots whose forecast climbs more than `RUSH_RISE` within one lead time (at least one slot): the rush."""
+    lag = max(1, math.ceil(component.lead_time_s / step_s))
+    earlier = np.concatenate([np.full(lag, users[0]), users[:-lag]])
+    return np.asarray(users > earlier * (1 + RUSH_RISE))
+
+
+def rush_need(users: FloatArray, high: FloatArray, component: Component, step_s: int) -> IntArray:
+    """Replicas per slot: the upper band where the forecast rises, the mean elsewhere."""
+    need = replicas_for_users(users, component)
+    band = replicas_for_users(high, component)
+    return np.where(rising_slots(users, component, step_s), np.maximum(need, band), need).astype(np.int64)
 
 
 def _shares(funder_users: FloatArray, total: FloatArray) -> FloatArray:

@@ -109,3 +109,23 @@ def test_apportion_gives_every_replica_to_exactly_one_funder(totals, weights):
     assert (parts.sum(axis=0) == total).all()
     assert (parts >= 0).all()
     assert (np.abs(parts - shares * total) < 1 + 1e-9).all()
+
+
+@pytest.mark.parametrize("plaque", ["occitanie", "seine-maritime"])
+def test_the_rush_is_sized_on_the_upper_band_and_the_plateau_on_the_mean(policies, calendar, rates, plaque):
+    """An under-forecast rush cannot be caught by the HPA within the start-up delay, a plateau can."""
+    from capacity.sizing import replicas_for_users
+
+    pp = plan(policies, calendar, rates, date(2021, 3, 16), plaque, 300)
+    users, high = pp.forecast.users, pp.forecast.high
+    morning = slice(6 * 12, 10 * 12)
+    steep = 6 * 12 + int(np.argmax(users[morning] - users[6 * 12 - 1 : 10 * 12 - 1]))  # steepest 5 min of the rush
+    assert users[steep] > 1.1 * users[steep - 1]
+    for cp in pp.components:
+        band = int(replicas_for_users(high[steep : steep + 1], cp.component)[0])
+        # from an hour before (pre-warm) to the steep slot, the floor covers the upper band, not just the mean
+        assert all(cp.replicas[i] >= band for i in range(steep - 12, steep + 1)), cp.component.name
+        # late afternoon, demand falling: the mean (pre-warmed) is enough, no band
+        evening = [i for i, s in enumerate(pp.forecast.grid.starts) if s.hour == 16 and users[i] < users[i - 1]]
+        assert evening and all("rush-band" not in cp.reasons(i) for i in evening), cp.component.name
+    assert any("rush-band" in cp.reasons(i) for cp in pp.components for i in range(6 * 12, steep + 1))
