@@ -61,7 +61,7 @@ def simulate(
     from capacity.simulate.report import report_dict, report_table
     from capacity.simulate.run import FOCUS_DAYS, replay
     from capacity.simulate.run import sweep as run_sweep
-    from capacity.simulate.scenario import build
+    from capacity.simulate.scenario import Scenario, build
     from capacity.simulate.trace import DemandTrace, history_trace, synth_trace
     from capacity.timegrid import parse_date
 
@@ -113,11 +113,20 @@ def simulate(
                 on_progress=bar.callback("fetching"),
             )
             trace = history_trace(hist, plaques, first, last, step_s)
-        scenario = build(trace, first, last, pol, calendar, rates, on_progress=bar.callback("operator"))
+        scenario = build(
+            trace, first, last, pol, calendar, rates, on_progress=bar.callback("operator"), startup_s=startup_s
+        )
         bar.update("replay", 0, 1 + len(delays))
         results, desired = replay(scenario, startup_s, prices=prices, focus_days=FOCUS_DAYS)
         bar.update("replay", 1, 1 + len(delays))
-        points = run_sweep(scenario, delays, prices=prices) if delays else ()
+        fits = [d for d in delays if d % step_s == 0]
+
+        def rebuild(delay_s: int) -> Scenario:
+            if delay_s == startup_s:
+                return scenario
+            return build(trace, first, last, pol, calendar, rates, startup_s=delay_s)
+
+        points = run_sweep(rebuild, fits, prices=prices) if fits else ()
         bar.update("replay", 1 + len(delays), 1 + len(delays))
     skipped = [d for d in delays if d % step_s]
     meta: dict[str, Any] = {

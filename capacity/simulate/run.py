@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -104,15 +104,20 @@ def replay(
 
 
 def sweep(
-    scenario: Scenario,
+    scenario: Scenario | Callable[[int], Scenario],
     delays_s: Sequence[int] = SWEEP_S,
     *,
     prices: Prices = DEFAULT_PRICES,
     settings: hpa.HpaSettings = DEFAULT_HPA,
 ) -> tuple[SweepPoint, ...]:
-    """The same replay at several start-up delays (those that are whole numbers of steps)."""
-    return tuple(
-        SweepPoint(d, simulate(scenario, d, prices=prices, settings=settings, focus_days=()))
-        for d in delays_s
-        if d % scenario.trace.step_s == 0
-    )
+    """The same replay at several start-up delays (those that are whole numbers of steps).
+
+    Pass a builder (delay → Scenario) so that capctl is configured with each delay it runs under; a
+    fixed scenario keeps the operator's configuration of that scenario for every delay.
+    """
+    out = []
+    for d in delays_s:
+        sc = scenario(d) if callable(scenario) else scenario
+        if d % sc.trace.step_s == 0:
+            out.append(SweepPoint(d, simulate(sc, d, prices=prices, settings=settings, focus_days=())))
+    return tuple(out)

@@ -1,13 +1,14 @@
 """Everything the strategies share for one replay: the trace, the workloads, the plan and the calendar clock.
 
-Built once per run; the delay sweep reuses it (the operator's floor does not depend on the start-up
-delay, only on the plan and the users it observes).
+Built once per start-up delay: capctl is configured with the delay it runs under (each component's
+`lead_time_s` becomes the simulated start-up delay when `startup_s` is given), so its floor — read over
+lead time + anticipation — depends on it, as it would in a deployment whose lead time is measured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -87,8 +88,15 @@ def build(
     schedule: CronSchedule = DEFAULT_SCHEDULE,
     cron_reference: date = date(2021, 3, 15),
     on_progress: Progress | None = None,
+    startup_s: int | None = None,
 ) -> Scenario:
-    """Plan the window (and the day after, for look-ahead across midnight) and replay the operator."""
+    """Plan the window (and the day after, for look-ahead across midnight) and replay the operator.
+
+    With `startup_s`, every component's lead time is that delay: the operator knows how long its pods
+    take to serve (the topology's `lead_time_s` is exactly that setting).
+    """
+    if startup_s is not None:
+        policies = with_lead_time(policies, startup_s)
     if BASE_STEP_S % trace.step_s:
         raise InputError(f"simulation step must divide {BASE_STEP_S // 60} minutes, got {trace.step_s} s")
     plaques = list(trace.plaques)
@@ -139,6 +147,15 @@ def build(
         cron_scheduled=reference,
         cron_active=cron_active(local_hour, weekday, schedule),
     )
+
+
+def with_lead_time(policies: Policies, lead_time_s: int) -> Policies:
+    """The same policies with every component's lead time set to `lead_time_s`."""
+    plaques = tuple(
+        replace(p, components=tuple(replace(c, lead_time_s=lead_time_s) for c in p.components))
+        for p in policies.topology.plaques
+    )
+    return replace(policies, topology=replace(policies.topology, plaques=plaques))
 
 
 def _dates(first: date, last: date) -> list[date]:

@@ -130,3 +130,20 @@ def test_evaluate_counts_user_minutes(scenario: Scenario) -> None:
     assert r.underprovisioned_user_minutes == pytest.approx(r.demand_user_minutes)
     assert r.cost_eur == 0.0 and r.scaling_actions == 0
     assert datetime.fromtimestamp(scenario.trace.start_s, UTC).hour in (22, 23)  # local midnight in UTC
+
+
+def test_capctl_is_configured_with_the_start_up_delay_it_runs_under():
+    # An operator whose pods take 20 minutes sets lead_time_s to 20 minutes: its floor must rise earlier
+    # than the same operator told 5 minutes, and never be lower.
+    calendar = SchoolCalendar.load([])
+    policies = load_policies()
+    first = last = date(2021, 4, 26)
+    trace = synth_trace(calendar, [policies.topology.plaque("seine-maritime")], first, last, 300)
+    short = build(trace, first, last, policies, calendar, default_rates(), startup_s=300)
+    long = build(trace, first, last, policies, calendar, default_rates(), startup_s=1200)
+    assert {u.component.lead_time_s for u in long.units} == {1200}
+    morning = (short.local_hour >= 5) & (short.local_hour < 9)
+    assert (long.capctl_floor[morning] >= short.capctl_floor[morning]).all()
+    first_rise_short = np.argmax(short.capctl_floor[:, 0] > short.capctl_floor[0, 0])
+    first_rise_long = np.argmax(long.capctl_floor[:, 0] > long.capctl_floor[0, 0])
+    assert first_rise_long < first_rise_short
