@@ -156,5 +156,7 @@ class _Builder:
             return _SCALAR.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             raise self._fail(f"unsupported value: {exc.problem}", node, "bad_value") from None
-        except (ValueError, OverflowError) as exc:  # e.g. the date 2021-02-30
+        except (ValueError, OverflowError) as exc:
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                return node.value  # 2021-02-30 looks like a date but is not one: text, for the caller to reject
             raise self._fail(f"invalid value {node.value!r}: {exc}", node, "bad_value") from None
