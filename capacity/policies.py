@@ -169,6 +169,40 @@ def read_bundle(root: Path, mandate_files: Sequence[Path] | None = None) -> Bund
     return Bundle(policies=policies, problems=tuple(problems), files=tuple(str(p) for p in files))
 
 
+def read_paths(paths: Sequence[Path], default_root: Path) -> Bundle:
+    """What `capctl policy validate PATH...` checks: folders and files, each against a whole bundle.
+
+    A folder holding topology.yaml is a bundle; any other folder holds mandate files; mandate files are
+    checked against the bundle of their `../..` folder when it has a topology.yaml, else `default_root`'s
+    (an edited file replaces the installed one of the same name; others are added).
+    """
+    if not paths:
+        return read_bundle(default_root)
+    roots: list[Path] = []
+    files: list[Path] = []
+    missing: list[Problem] = []
+    for p in paths:
+        if p.is_dir() and (p / TOPOLOGY_FILE).exists():
+            roots.append(p)
+        elif p.is_dir():
+            files.extend(sorted(p.glob("*.yaml")))
+        elif not p.exists():
+            missing.append(Problem("yaml_not_found", str(p)))
+        elif p.suffix not in (".yaml", ".yml"):
+            missing.append(Problem("not_yaml", str(p)))
+        else:
+            files.append(p)
+    bundles = [read_bundle(r) for r in roots]
+    by_root: dict[Path, list[Path]] = {}
+    for f in files:
+        home = f.resolve().parent.parent
+        by_root.setdefault(home if (home / TOPOLOGY_FILE).exists() else default_root, []).append(f)
+    bundles += [read_bundle(root, fs) for root, fs in by_root.items()]
+    problems = [*missing, *(p for b in bundles for p in b.problems)]
+    policies = bundles[0].policies if len(bundles) == 1 else None
+    return Bundle(policies=policies, problems=tuple(problems), files=tuple(f for b in bundles for f in b.files))
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
         return str(path.resolve().relative_to(root.resolve()))

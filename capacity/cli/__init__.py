@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # Command modules (each adds its commands to `app`).
-from capacity.cli import calendar_cmd, plan_cmd, run_cmd  # noqa: E402,F401
+from capacity.cli import calendar_cmd, plan_cmd, policy_cmd, run_cmd  # noqa: E402,F401
 
 
 def main() -> None:
