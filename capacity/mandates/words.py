@@ -214,18 +214,3 @@ def diff_text(data: Mapping[str, Any]) -> str:
         out.append("")
         out.append(f"{unchanged} autre(s) collectivité(s) sans changement.")
     return "\n".join(out)
-
-
-def plan_shortfall_lines(items: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Lines under `capctl plan`'s table: who falls short that day and why."""
-    if not items:
-        return []
-    out = ["Pénuries (utilisateurs tenus à l'écart, pointe) :"]
-    for s in items:
-        causes = ", ".join(sorted({c["reason"] for c in s["causes"]})) or "fermeture seule"
-        quotas = ", ".join(sorted({f"{q['profile']}:{q['kind']}" for q in s["quotas"]})) or "aucun"
-        out.append(
-            f"  {s['plaque']:<22} {s['collectivite']:<24} {number(s['peak_kept_out']):>8} à {clock(s['at'])}  "
-            f"cause {causes} ; quotas {quotas}"
-        )
-    return out
