@@ -69,6 +69,8 @@ def load_yaml_text(text: str, path: str) -> YamlDoc:
             f"file larger than {MAX_FILE_BYTES} bytes; is it the right file?", path=path, code="too_large"
         )
     try:
+        if "*" in text:  # cheap pre-check: only then look for alias events, to point at the alias itself
+            _refuse_aliases(text, path)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -83,6 +85,20 @@ def load_yaml_text(text: str, path: str) -> YamlDoc:
         return YamlDoc(path=path, data=None, lines=lines, columns=columns, text=text)
     data = _Builder(path, lines, columns).build(node, ())
     return YamlDoc(path=path, data=data, lines=lines, columns=columns, text=text)
+
+
+def _refuse_aliases(text: str, path: str) -> None:
+    """Aliases (*name) repeat a value elsewhere; refused so that no file can expand into a huge document."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            raise ConfigError(
+                "aliases (*name) are not allowed; write the value out",
+                path=path,
+                line=mark.line + 1,
+                column=mark.column + 1,
+                code="alias",
+            )
 
 
 def load_yaml_file(path: Path) -> YamlDoc:

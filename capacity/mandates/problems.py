@@ -332,6 +332,7 @@ def hints(suggestion: str | None) -> dict[str, str]:
 
 
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$")
+_QUOTED_DATE = re.compile(r"'(\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2})?)'")
 
 
 def show_value(value: Any, *, bare_dates: bool = False) -> str:
@@ -340,8 +341,10 @@ def show_value(value: Any, *, bare_dates: bool = False) -> str:
         return ""
     if bare_dates and isinstance(value, str) and _DATE_TEXT.match(value):
         return value
-    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000).strip()
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000, sort_keys=False).strip()
     text = text.removesuffix("\n...").removesuffix("...").strip()
+    if bare_dates:
+        text = _QUOTED_DATE.sub(r"\1", text)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -430,7 +433,7 @@ _YAML_FR = (
         "deux-points inattendu : mettez la valeur entre guillemets ou corrigez l'indentation",
     ),
     ("could not find expected ':'", "« : » manquant après une clé"),
-    ("found character '\t'", "tabulation : indentez avec des espaces"),
+    ("found character '\\t'", "tabulation : indentez avec des espaces"),
     ("found character", "caractère interdit à cet endroit"),
     ("expected <block end>", "indentation incohérente"),
     ("expected ',' or ']'", "crochet « ] » non fermé"),

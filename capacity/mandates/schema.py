@@ -113,7 +113,21 @@ def schema_problems(doc: YamlDoc) -> list[Problem]:
             if mark not in seen:
                 seen.add(mark)
                 out.append(problem)
-    return sorted(out, key=lambda p: (p.line or 0, p.column or 0))
+    return sorted(_explained(out), key=lambda p: (p.line or 0, p.column or 0))
+
+
+def _explained(problems: list[Problem]) -> list[Problem]:
+    """Drop problems another one already explains: a missing key whose typo was found, a date's format twice."""
+    typos = {(p.field.rpartition(".")[0], p.params.get("suggestion")) for p in problems if p.code == "unknown_key"}
+    badly_formed = {p.field for p in problems if p.code == "bad_format"}
+    out = []
+    for p in problems:
+        if p.code == "missing_key" and (p.field, p.params.get("key")) in typos:
+            continue
+        if p.code == "invalid_date" and p.field in badly_formed:
+            continue
+        out.append(p)
+    return out
 
 
 def _at(doc: YamlDoc, key: PathKey, code: str, **kw: Any) -> Problem:
@@ -130,7 +144,7 @@ def _from_error(doc: YamlDoc, error: ValidationError) -> Iterator[Problem]:
         allowed = list(sub.get("properties", {}))
         for extra in (k for k in found if k not in allowed):
             guess = suggest(extra, allowed)
-            params = {"key": extra, "allowed": ", ".join(allowed), **hints(guess)}
+            params = {"key": extra, "allowed": ", ".join(allowed), "suggestion": guess, **hints(guess)}
             example = example_line((*key, guess), sub["properties"][guess]) if guess else None
             yield _at(doc, (*key, extra), "unknown_key", found=extra, params=params, example=example)
     elif kind == "required" and isinstance(found, dict):
@@ -156,7 +170,12 @@ def _from_error(doc: YamlDoc, error: ValidationError) -> Iterator[Problem]:
     elif kind == "format" and error.validator_value == "date":
         yield _at(doc, key, "invalid_date", found=found, example=example_line(key, sub))
     elif kind in ("pattern", "anyOf", "oneOf", "format"):
-        if kind == "anyOf" and _only_required(error):
+        choices = _enum_choices(sub) if kind == "anyOf" and isinstance(found, str) else []
+        if choices:
+            guess = suggest(found, choices)
+            params = {"allowed": ", ".join(choices), **hints(guess)}
+            yield _at(doc, key, "not_in_enum", found=found, params=params, example=example_line(key, sub))
+        elif kind == "anyOf" and _only_required(error):
             yield _at(
                 doc,
                 key,
@@ -194,6 +213,15 @@ def _from_error(doc: YamlDoc, error: ValidationError) -> Iterator[Problem]:
         yield _at(doc, (*key, str(error.instance)), "bad_name", found=error.instance)
     else:  # a keyword this mapping does not know: still a precise position, in the validator's words
         yield _at(doc, key, "config", found=found if found is not None else NOTHING, params={"message": error.message})
+
+
+def _enum_choices(sub: dict[str, Any]) -> list[str]:
+    """Text values an anyOf accepts through enums (e.g. a profile in `ordre_admission`)."""
+    out: list[str] = []
+    for alt in sub.get("anyOf", []):
+        full = {**_ref(alt), **alt}
+        out.extend(str(v) for v in full.get("enum", []))
+    return out
 
 
 def _only_required(error: ValidationError) -> bool:
