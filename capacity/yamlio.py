@@ -77,6 +77,12 @@ def load_yaml_text(text: str, path: str) -> YamlDoc:
         line = mark.line + 1 if mark is not None else None
         column = mark.column + 1 if mark is not None else None
         raise ConfigError(f"invalid YAML: {exc.problem}", path=path, line=line, column=column, code="syntax") from None
+    except yaml.reader.ReaderError as exc:  # a control character: position is a character index
+        at = int(exc.position)
+        line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or " ")
+        problem = f"special character #x{code:04x} is not allowed"
+        raise ConfigError(f"invalid YAML: {problem}", path=path, line=line, column=column, code="syntax") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", path=path, code="syntax") from None
     lines: dict[PathKey, int] = {}
@@ -155,7 +161,10 @@ class _Builder:
                 k = self._scalar(k_node)
                 if not isinstance(k, str | int | bool | float) or k is None:
                     raise self._fail("keys must be plain text", k_node, "key_type")
+                # `no:`, `on:` are booleans in YAML 1.1; as keys people mean the word they wrote
                 k_text: str | int = k if isinstance(k, int) and not isinstance(k, bool) else str(k)
+                if isinstance(k, bool):
+                    k_text = k_node.value
                 if k_text in out:
                     raise self._fail(f"key {k_text!r} appears twice", k_node, "duplicate_key")
                 self._mark((*key, k_text), k_node)

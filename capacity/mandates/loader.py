@@ -216,7 +216,11 @@ def _meaning(doc: YamlDoc, m: Mandate) -> list[Problem]:
     for key, r in ranges:
         if r.start_min >= r.end_min and key in doc.lines:
             at(key, "empty_time_range", found=str(r), example=f"{'- ' if isinstance(key[-1], int) else ''}07:30-17:30")
+    seen: set[str] = set()
     for i, f in enumerate(m.fundings):
+        if f.plaque in seen:
+            at(("finance", i, "plaque"), "duplicate_plaque", found=f.plaque, params={"plaque": f.plaque})
+        seen.add(f.plaque)
         for name, lim in m.limits[f.plaque].items():
             if lim.floor > lim.ceiling:
                 params = {"floor": lim.floor, "ceiling": lim.ceiling, "component": name}

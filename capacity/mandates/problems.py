@@ -134,6 +134,10 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
             "at most {max_users} users, or a ceiling of at least {replicas}",
         ),
     },
+    "duplicate_plaque": {
+        "fr": ("la plaque {plaque} apparaît deux fois dans finance", "une seule entrée par plaque"),
+        "en": ("plaque {plaque} appears twice in finance", "one entry per plaque"),
+    },
     "unknown_plaque": {
         "fr": ("plaque inconnue « {plaque} »{hint_fr}", "une plaque de topology.yaml : {known}"),
         "en": ("unknown plaque “{plaque}”{hint_en}", "a plaque from topology.yaml: {known}"),
@@ -339,6 +343,8 @@ def show_value(value: Any, *, bare_dates: bool = False) -> str:
     """A value as a contact would write it, on one short line (examples may show dates unquoted)."""
     if value is NOTHING:
         return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if bare_dates and isinstance(value, str) and _DATE_TEXT.match(value):
         return value
     text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000, sort_keys=False).strip()
@@ -435,6 +441,7 @@ _YAML_FR = (
     ("could not find expected ':'", "« : » manquant après une clé"),
     ("found character '\\t'", "tabulation : indentez avec des espaces"),
     ("found character", "caractère interdit à cet endroit"),
+    ("special character", "caractère spécial interdit (invisible ?) : supprimez-le"),
     ("expected <block end>", "indentation incohérente"),
     ("expected ',' or ']'", "crochet « ] » non fermé"),
     ("expected ',' or '}'", "accolade « } » non fermée"),
