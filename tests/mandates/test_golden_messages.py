@@ -37,8 +37,9 @@ def validate(*args: str) -> tuple[int, str]:
 @pytest.mark.parametrize("case", FILES)
 def test_one_broken_file(case: str, lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
-    code, out = validate(f"tests/mandates/cases/files/{case}.yaml", "--policies", str(BUNDLE.relative_to(REPO)),
-                         "--lang", lang)
+    code, out = validate(
+        f"tests/mandates/cases/files/{case}.yaml", "--policies", str(BUNDLE.relative_to(REPO)), "--lang", lang
+    )
     assert code == 1
     check_golden(f"{case}.{lang}.txt", out)
 
@@ -58,8 +59,9 @@ def break_bundle(root: Path) -> None:
     d54 = (m / "departement-54.yaml").read_text(encoding="utf-8")
     (m / "departement-54.yaml").write_text(d54.replace("web: {", "webb: {"), encoding="utf-8")
     d57 = (m / "departement-57.yaml").read_text(encoding="utf-8")
-    (m / "departement-57.yaml").write_text(d57.replace("departements: ['57']", "departements: ['54', '57']"),
-                                           encoding="utf-8")
+    (m / "departement-57.yaml").write_text(
+        d57.replace("departements: ['57']", "departements: ['54', '57']"), encoding="utf-8"
+    )
     (m / "departement-88.yaml").write_text(
         d57.replace("57", "88").replace("Moselle", "Vosges").replace("plaque: lorraine", "plaque: lorrain"),
         encoding="utf-8",
@@ -84,5 +86,6 @@ def test_the_typo_of_the_issue_reads_as_promised(monkeypatch: pytest.MonkeyPatch
     case = "tests/mandates/cases/files/typos.yaml"
     _, fr = validate(case, "--policies", str(BUNDLE))
     _, en = validate(case, "--policies", str(BUNDLE), "--lang", "en")
-    assert "typos.yaml:14:26: erreur : finance[0].composants.web.plafnd : clé inconnue plafnd : vouliez-vous dire plafond ?" in fr
+    where = "typos.yaml:14:26: erreur : finance[0].composants.web.plafnd : "
+    assert where + "clé inconnue plafnd : vouliez-vous dire plafond ?" in fr
     assert "plafnd: did you mean plafond?" in en

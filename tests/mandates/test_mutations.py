@@ -23,10 +23,35 @@ SOURCES = [
 ]
 TEXTS = {p.name: p.read_text(encoding="utf-8") for p in SOURCES}
 JUNK = st.one_of(
-    st.integers(min_value=-10**9, max_value=10**9).map(str),
+    st.integers(min_value=-(10**9), max_value=10**9).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from(["[1, 2]", "{a: 1}", "~", "yes", "'2021-02-30'", "2021-13-01", "-", "*x", "&a b", "!!python/object x",
-                     "'", '"', "[", "{", "|", ">", "@", "`", "%", "07:30-17:30", "plafond", "lycee", "''"]),
+    st.sampled_from(
+        [
+            "[1, 2]",
+            "{a: 1}",
+            "~",
+            "yes",
+            "'2021-02-30'",
+            "2021-13-01",
+            "-",
+            "*x",
+            "&a b",
+            "!!python/object x",
+            "'",
+            '"',
+            "[",
+            "{",
+            "|",
+            ">",
+            "@",
+            "`",
+            "%",
+            "07:30-17:30",
+            "plafond",
+            "lycee",
+            "''",
+        ]
+    ),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
 )
 
@@ -87,6 +112,7 @@ def known_keys() -> set[str]:
 
 
 KEYS = known_keys()
+SLOW = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
@@ -98,7 +124,9 @@ def test_a_mistyped_key_is_named_at_its_line_with_a_suggestion(name: str, data: 
     key = data.draw(st.sampled_from(spots))
     word = str(key[-1])
     j = data.draw(st.integers(min_value=0, max_value=len(word) - 1))
-    typo = data.draw(st.sampled_from([word[:j] + word[j + 1 :], word[:j] + word[j] + word[j:], word[:j] + "x" + word[j + 1 :]]))
+    typo = data.draw(
+        st.sampled_from([word[:j] + word[j + 1 :], word[:j] + word[j] + word[j:], word[:j] + "x" + word[j + 1 :]])
+    )
     assume(typo not in KEYS and typo)
     line, column = doc.position(key)
     assert line is not None and column is not None
@@ -119,7 +147,9 @@ def test_a_mistyped_key_is_named_at_its_line_with_a_suggestion(name: str, data: 
     assert read.mandate is None
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_cross_checks_of_a_mutated_file_never_raise(tmp_path_factory, data: st.DataObject) -> None:
     root = tmp_path_factory.mktemp("bundle")
@@ -128,8 +158,25 @@ def test_cross_checks_of_a_mutated_file_never_raise(tmp_path_factory, data: st.D
     lines = (BUNDLE / "mandats" / name).read_text(encoding="utf-8").splitlines()
     i = data.draw(st.sampled_from([k for k, line in enumerate(lines) if ": " in line]))
     key, _, _ = lines[i].partition(": ")
-    value = data.draw(st.sampled_from(["lorrain", "lorraine", "'54'", "[college, lycee]", "0", "999", "2019-01-01",
-                                      "2030-01-01", "web", "webb", "region-essai", "departement-54", "1"]))
+    value = data.draw(
+        st.sampled_from(
+            [
+                "lorrain",
+                "lorraine",
+                "'54'",
+                "[college, lycee]",
+                "0",
+                "999",
+                "2019-01-01",
+                "2030-01-01",
+                "web",
+                "webb",
+                "region-essai",
+                "departement-54",
+                "1",
+            ]
+        )
+    )
     lines[i] = f"{key}: {value}"
     (root / "mandats" / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     bundle = read_bundle(root)
