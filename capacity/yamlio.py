@@ -126,6 +126,7 @@ def load_yaml_file(path: Path) -> YamlDoc:
 
 
 _SCALAR = yaml.SafeLoader("")
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 class _Builder:
@@ -151,6 +152,8 @@ class _Builder:
         self.seen.add(id(node))
         if key not in self.lines:
             self._mark(key, node)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+            raise self._fail(f"tag {node.tag} is not allowed; write plain values", node, "bad_value")
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for k_node, v_node in node.value:
