@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
 import numpy.typing as npt
 
 from capacity.demand import DayForecast, UsageRates, forecast_day
-from capacity.errors import InputError
+from capacity.errors import ConfigError, InputError
 from capacity.mandates.combine import budget_ceiling, hold
 from capacity.mandates.shortfall import BUDGET
 from capacity.planner import Calendar, Plan, SpanPlan, funders_on, make_plan, plan_span, segment_infos
@@ -76,15 +76,21 @@ class BudgetState:
 
 @dataclass(frozen=True)
 class MonthPlan:
+    """A month planned with budgets; days on which a plaque has no mandate in force are left out."""
+
     month: date
     step_s: int
     days: tuple[Plan, ...]
     budgets: Mapping[str, BudgetState]
+    unfunded: Mapping[date, str] = field(default_factory=dict)  # day → why it could not be planned
 
     def day(self, d: date) -> Plan:
+        """The plan of day `d`; a ConfigError (in French) when no mandate was in force."""
         for p in self.days:
             if p.day == d:
                 return p
+        if d in self.unfunded:
+            raise ConfigError(self.unfunded[d])
         raise KeyError(d)
 
 
@@ -139,16 +145,21 @@ def plan_month(
     as_of = as_of or days[0]
     plaques = list(policies.topology.plaques)
     inputs = {}
+    unfunded: dict[date, str] = {}
     for p in plaques:
         fc, after = _forecasts(p, days, step_s, calendar, rates)
-        inputs[p.id] = (fc, after, _funders_by_day(policies, p, days))
+        funders = _funders_by_day(policies, p, days, unfunded)
+        inputs[p.id] = (fc, after, funders)
 
     def run(plaque: Plaque, levels: Mapping[str, float]) -> list[_Span]:
         fc, after, funders = inputs[plaque.id]
         spans = []
         for a, b in _runs(funders):
+            these = funders[a]
+            if these is None:  # no mandate in force: nothing to plan nor to pay
+                continue
             nxt = fc[b] if b < len(fc) else after
-            spans.append(_Span(a, plan_span(plaque, fc[a:b], nxt, funders[a], policies.prices, levels)))
+            spans.append(_Span(a, plan_span(plaque, fc[a:b], nxt, these, policies.prices, levels)))
         return spans
 
     free = {p.id: run(p, {}) for p in plaques}
@@ -156,26 +167,48 @@ def plan_month(
     binding = {k: v for k, v in levels.items() if v < 1.0}
     final = dict(free)
     for p in plaques:
-        if any(f.mandate.id in binding for fs in inputs[p.id][2] for f in fs):
+        if any(f.mandate.id in binding for fs in inputs[p.id][2] if fs for f in fs):
             final[p.id] = run(p, binding)
     states = _finish(states, days, final, as_of)
     wanted = [policies.topology.plaque(p) for p in plaque_ids] if plaque_ids else plaques
-    per_day = {p.id: [pp for sp in final[p.id] for pp in sp.plan.day_plans()] for p in wanted}
+    per_day = {
+        p.id: {sp.first + i: pp for sp in final[p.id] for i, pp in enumerate(sp.plan.day_plans())} for p in wanted
+    }
     plans = tuple(
-        make_plan(d, step_s, [per_day[p.id][i] for p in wanted], policies, rates, binding) for i, d in enumerate(days)
+        make_plan(d, step_s, [per_day[p.id][i] for p in wanted], policies, rates, binding)
+        for i, d in enumerate(days)
+        if all(i in per_day[p.id] for p in wanted)
     )
-    return MonthPlan(month=days[0], step_s=step_s, days=plans, budgets=states)
+    wanted_ids = {p.id for p in wanted}
+    unfunded = {d: msg for d, msg in unfunded.items() if msg.split("\0")[0] in wanted_ids}
+    return MonthPlan(
+        month=days[0],
+        step_s=step_s,
+        days=plans,
+        budgets=states,
+        unfunded={d: msg.split("\0", 1)[1] for d, msg in unfunded.items()},
+    )
 
 
-def _funders_by_day(policies: Policies, plaque: Plaque, days: Sequence[date]) -> list[tuple[Funder, ...]]:
-    """Funders in force each day; recomputed only when some mandate starts or ends."""
-    out: list[tuple[Funder, ...]] = []
+def _funders_by_day(
+    policies: Policies, plaque: Plaque, days: Sequence[date], unfunded: dict[date, str]
+) -> list[tuple[Funder, ...] | None]:
+    """Funders in force each day (recomputed only when some mandate starts or ends); None where a
+    segment has no mandate, with the reason in `unfunded` (plaque id, NUL, message)."""
+    out: list[tuple[Funder, ...] | None] = []
     last_key: tuple[bool, ...] | None = None
+    current: tuple[Funder, ...] | None = None
     for d in days:
         key = tuple(m.validity.contains(d) for m in policies.mandates)
         if key != last_key:
-            current = funders_on(policies, plaque, d)
             last_key = key
+            try:
+                current = funders_on(policies, plaque, d)
+            except ConfigError as exc:
+                current = None
+                reason = str(exc)
+        if current is None:
+            unfunded.setdefault(d, f"{plaque.id}\0{reason}")
         out.append(current)
     return out
 

@@ -16,7 +16,7 @@ Budgets are monthly, so a day's budget ceilings come from the month's plan (capa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -167,6 +167,37 @@ def plan_day(
         )
         out.append(plan_plaque(plaque, today, tomorrow, funders_on(policies, plaque, day), policies.prices, budget))
     return make_plan(day, step_s, out, policies, rates, budget)
+
+
+def plan_range(
+    first_day: date,
+    last_day: date,
+    step_s: int,
+    policies: Policies,
+    calendar: Calendar,
+    rates: UsageRates,
+    plaque_ids: Sequence[str] | None = None,
+) -> Iterator[Plan]:
+    """Plan every day from `first_day` to `last_day` inclusive, month by month with budgets applied.
+
+    Each day is forecast once and each month planned in one vectorised pass (capacity/budget.py).
+    """
+    from capacity.budget import plan_month
+
+    first, last = calendar.supported_range
+    for d in (first_day, last_day):
+        if not first <= d <= last:
+            raise InputError(f"date {d} is outside the supported range {first} to {last}")
+    month = first_day.replace(day=1)
+    while month <= last_day:
+        planned = plan_month(month, step_s, policies, calendar, rates, plaque_ids)
+        for d, reason in sorted(planned.unfunded.items()):
+            if first_day <= d <= last_day:
+                raise ConfigError(reason)
+        for plan in planned.days:
+            if first_day <= plan.day <= last_day:
+                yield plan
+        month = (month + timedelta(days=32)).replace(day=1)
 
 
 def make_plan(
@@ -384,4 +415,5 @@ def apportion(total: IntArray, shares: FloatArray) -> IntArray:
     order = np.argsort(-frac, axis=0, kind="stable")
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(shares.shape[0])[:, None].repeat(shares.shape[1], axis=1), axis=0)
-    return np.asarray(base + (rank < remainder[None, :]).astype(np.int64), dtype=np.int64)
+    parts: IntArray = base + (rank < remainder[None, :]).astype(np.int64)
+    return parts

@@ -101,8 +101,8 @@ def _refuse_aliases(text: str, path: str) -> None:
             raise ConfigError(
                 "aliases (*name) are not allowed; write the value out",
                 path=path,
-                line=mark.line + 1,
-                column=mark.column + 1,
+                line=mark.line + 1 if mark else None,
+                column=mark.column + 1 if mark else None,
                 code="alias",
             )
 

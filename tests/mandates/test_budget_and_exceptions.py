@@ -128,3 +128,20 @@ def test_a_renewed_mandate_takes_over_the_next_day(bundle_copy: Path, calendar, 
     # a month that holds both mandates plans each day with the one in force
     days = plan_month(date(2021, 3, 1), 3600, pol, calendar, rates).days
     assert {d.day for d in days} == {date(2021, 3, 1) + timedelta(days=i) for i in range(31)}
+
+
+def test_a_mandate_ending_mid_month_still_lets_its_last_days_be_planned(bundle_copy: Path, calendar, rates):
+    for name in ("region-essai", "departement-54", "departement-57"):
+        f = bundle_copy / "mandats" / f"{name}.yaml"
+        f.write_text(f.read_text(encoding="utf-8").replace("au: 2022-08-31", "au: 2021-04-15"), encoding="utf-8")
+    pol = load_policies(bundle_copy)
+    plan = plan_day(date(2021, 4, 15), 3600, pol, calendar, rates)  # its month holds unfunded days
+    assert plan.plaques[0].plaque.id == "lorraine"
+    month = plan_month(date(2021, 4, 1), 3600, pol, calendar, rates)
+    assert [p.day for p in month.days][-1] == date(2021, 4, 15)
+    with pytest.raises(ConfigError, match="le 2021-04-16, aucun mandat"):
+        month.day(date(2021, 4, 16))
+    from capacity.planner import plan_range
+
+    with pytest.raises(ConfigError, match="aucun mandat en vigueur"):
+        list(plan_range(date(2021, 4, 10), date(2021, 4, 20), 3600, pol, calendar, rates))
