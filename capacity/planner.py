@@ -36,8 +36,8 @@ from capacity.mandates.combine import (
     span_limits,
 )
 from capacity.mandates.shortfall import Shortfall, funders_shortfall
-from capacity.operator_settings import Prices
 from capacity.policies import Funder, Policies
+from capacity.prices import Prices
 from capacity.sizing import prewarm_window_slots, replicas_for_users, users_served
 from capacity.topology import Component, Plaque
 

@@ -19,7 +19,7 @@ from capacity.errors import ConfigError, InputError
 from capacity.mandates import ComponentLimits, MaintenanceWindow, Mandate
 from capacity.mandates.loader import MandateFile, read_mandate
 from capacity.mandates.problems import Problem, from_config_error, to_error
-from capacity.operator_settings import SETTINGS_FILE, Prices, load_prices
+from capacity.prices import PRICES_FILE, Prices, load_prices
 from capacity.topology import Plaque, Topology, load_topology
 
 ENV_POLICIES = "CAPCTL_POLICIES"
@@ -119,6 +119,11 @@ def mandate_paths(root: Path) -> list[Path]:
     return sorted((root / MANDATES_DIR).glob("*.yaml"))
 
 
+def policy_files(root: Path) -> list[Path]:
+    """Every file `load_policies(root)` reads (the prices file even when absent), for change detection."""
+    return [root / TOPOLOGY_FILE, root / PRICES_FILE, *mandate_paths(root)]
+
+
 def read_bundle(root: Path, mandate_files: Sequence[Path] | None = None) -> Bundle:
     """Read topology, prices and mandates under `root` and run every check; never raises for file problems.
 
@@ -136,7 +141,7 @@ def read_bundle(root: Path, mandate_files: Sequence[Path] | None = None) -> Bund
     except ConfigError as exc:
         topology = None
         problems.append(from_config_error(exc))
-    prices_path = root / SETTINGS_FILE
+    prices_path = root / PRICES_FILE
     prices = None
     if prices_path.exists():
         try:

@@ -20,7 +20,7 @@ from capacity.demand import UsageRates, default_rates, rates_from_spec
 from capacity.errors import CapctlError, ConfigError
 from capacity.kube.decide import DecideSettings
 from capacity.planner import Calendar
-from capacity.policies import Policies, load_policies
+from capacity.policies import Policies, load_policies, policy_files
 from capacity.yamlio import load_yaml_file
 
 log = logging.getLogger("capctl.reload")
@@ -174,7 +174,7 @@ class ConfigSource:
         pol = policies_dir
         self.policies: Part[Policies] = Part(
             "policies",
-            lambda: [pol / "topology.yaml", *_yaml_files(pol / "mandats")],
+            lambda: policy_files(pol),
             lambda _files: load_policies(pol),
         )
         self.settings: Part[OperatorSettings] = Part(

@@ -19,7 +19,7 @@ from capacity.mandates.loader import MandateFile
 from capacity.mandates.model import Mandate, Validity
 from capacity.mandates.problems import Problem, hints, suggest
 from capacity.mandates.schema import dotted
-from capacity.operator_settings import Prices
+from capacity.prices import Prices
 from capacity.sizing import users_served
 from capacity.topology import Plaque, Topology
 from capacity.yamlio import PathKey, YamlDoc, load_yaml_file

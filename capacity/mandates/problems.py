@@ -199,10 +199,13 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
     },
     "budget_without_prices": {
         "fr": (
-            "budget donné mais l'opérateur n'a pas de tarifs (operateur.yaml)",
-            "un fichier operateur.yaml avec prices",
+            "budget donné mais l'opérateur n'a pas de tarifs (prices.yaml)",
+            "un fichier prices.yaml avec eur_per_vcpu_hour et eur_per_gib_hour",
         ),
-        "en": ("budget given but the operator has no prices (operateur.yaml)", "an operateur.yaml file with prices"),
+        "en": (
+            "budget given but the operator has no prices (prices.yaml)",
+            "a prices.yaml with eur_per_vcpu_hour, eur_per_gib_hour",
+        ),
     },
     "duplicate_mandate": {
         "fr": (

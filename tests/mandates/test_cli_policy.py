@@ -161,7 +161,7 @@ def test_plan_names_who_falls_short_and_why():
     assert pl["shortfall"][0]["collectivite"] == "departement-76"
     assert pl["cost_eur"]["departement-76"] > 0
     assert data["budget_levels"]["departement-76"] < 1
-    assert set(data["policy_files"]) >= {"topology.yaml", "operateur.yaml", "mandats/departement-76.yaml"}
+    assert set(data["policy_files"]) >= {"topology.yaml", "prices.yaml", "mandats/departement-76.yaml"}
 
 
 def test_a_broken_mandate_stops_plan_with_one_french_line(tmp_path: Path):

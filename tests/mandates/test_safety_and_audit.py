@@ -59,7 +59,7 @@ def test_every_plan_records_the_hash_of_each_policy_file(bundle_copy: Path, cale
         assert hashlib.sha256((bundle_copy / name).read_bytes()).hexdigest() == sha
     assert set(plan.policy_files) == {
         "topology.yaml",
-        "operateur.yaml",
+        "prices.yaml",
         "mandats/departement-54.yaml",
         "mandats/departement-57.yaml",
         "mandats/region-essai.yaml",

@@ -1,8 +1,9 @@
-"""Operator settings (`policies/operateur.yaml`, English keys, operator-owned): the prices of capacity.
+"""The operator's prices (`policies/prices.yaml`, English keys, operator-owned): what capacity costs.
 
 Mandates speak in euros per month; the topology speaks in vCPU and GiB per replica. The operator's
 prices join the two: one replica-hour of a component costs
 cpu_per_replica × eur_per_vcpu_hour + memory_gib_per_replica × eur_per_gib_hour.
+(The operator's pacing settings live in `operator.yaml`, read by capacity/reload.py.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 from capacity.topology import Component
 from capacity.yamlio import load_yaml_file
 
-SETTINGS_FILE = "operateur.yaml"
+PRICES_FILE = "prices.yaml"
+PRICE_KEYS = ("eur_per_vcpu_hour", "eur_per_gib_hour")
 
 
 @dataclass(frozen=True)
@@ -31,26 +33,20 @@ class Prices:
 
 
 def load_prices(path: Path) -> Prices:
-    """Read `prices` from the operator settings; errors name the file, line and field."""
+    """Read `version: 1`, `eur_per_vcpu_hour` and `eur_per_gib_hour`; errors name the file, line and field."""
     doc = load_yaml_file(path)
     root = doc.data if isinstance(doc.data, dict) else None
     if root is None:
-        raise doc.error((), "expected a mapping with `version: 1` and `prices`")
+        raise doc.error((), "expected `version: 1`, `eur_per_vcpu_hour: 0.09`, `eur_per_gib_hour: 0.012`")
     if root.get("version") != 1:
         raise doc.error(("version",), "expected `version: 1`")
-    unknown = set(root) - {"version", "prices"}
+    unknown = set(root) - {"version", *PRICE_KEYS}
     if unknown:
-        raise doc.error((sorted(unknown)[0],), "unknown key; expected: version, prices")
-    prices = root.get("prices")
-    if not isinstance(prices, dict):
-        raise doc.error(("prices",), "expected `prices: {eur_per_vcpu_hour: 0.04, eur_per_gib_hour: 0.005}`")
+        raise doc.error((sorted(unknown)[0],), f"unknown key; expected: version, {', '.join(PRICE_KEYS)}")
     values: dict[str, float] = {}
-    for key in ("eur_per_vcpu_hour", "eur_per_gib_hour"):
-        v = prices.get(key)
+    for key in PRICE_KEYS:
+        v = root.get(key)
         if not isinstance(v, int | float) or isinstance(v, bool) or not 0 <= v < 1000:
-            raise doc.error(("prices", key), f"expected a price in euros >= 0 (e.g. 0.04), found {v!r}")
+            raise doc.error((key,), f"expected a price in euros >= 0 (e.g. 0.09), found {v!r}")
         values[key] = float(v)
-    unknown = set(prices) - set(values)
-    if unknown:
-        raise doc.error(("prices", sorted(unknown)[0]), "unknown key; expected: eur_per_vcpu_hour, eur_per_gib_hour")
     return Prices(**values)
