@@ -82,3 +82,17 @@ def test_a_mandate_acts_only_on_plaques_whose_topology_names_it(bundle_copy: Pat
     assert bundle.policies is None
     (p,) = [p for p in bundle.problems if p.code == "not_a_funder"]
     assert p.path.endswith("departement-57.yaml") and p.field == "finance[0].plaque"
+
+
+def test_the_operator_reloads_the_bundle_when_prices_change(bundle_copy: Path):
+    from capacity.reload import ConfigSource
+
+    source = ConfigSource(bundle_copy)
+    first, _ = source.poll()
+    assert first.policies.prices is not None and first.policies.prices.eur_per_vcpu_hour == 0.09
+    prices = bundle_copy / "prices.yaml"
+    prices.write_text(prices.read_text(encoding="utf-8").replace("0.09", "0.12"), encoding="utf-8")
+    second, reloads = source.poll()
+    assert [r.part for r in reloads] == ["policies"]
+    assert second.policies.prices is not None and second.policies.prices.eur_per_vcpu_hour == 0.12
+    assert second.policies.files["prices.yaml"] != first.policies.files["prices.yaml"]
