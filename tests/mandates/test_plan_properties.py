@@ -6,6 +6,7 @@ ones, then a month is planned on the small test plaque (two dÃ©partements, collÃ
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from datetime import date, timedelta
@@ -104,7 +105,7 @@ def mandate_texts(draw: st.DrawFn) -> dict[str, str]:
             lines += ["  quotas:", "    parents:", f"      part_max: {share}", "      fermeture: [07:30-17:30]"]
         out[mid] = "\n".join(lines) + "\n"
     out["_month"] = month.isoformat()
-    out["_budget"] = draw(st.lists(st.floats(min_value=0.0, max_value=1.5), min_size=3, max_size=3)).__repr__()
+    out["_budget"] = json.dumps(draw(st.lists(st.floats(min_value=0.0, max_value=1.5), min_size=3, max_size=3)))
     return out
 
 
@@ -140,7 +141,7 @@ def add_budgets(root: Path, extras: list[float]) -> None:
 def test_random_mandates_are_kept_to_the_replica_and_the_euro(tmp_path_factory, calendar, rates, texts) -> None:
     root = tmp_path_factory.mktemp("pol")
     month = write_bundle(root, texts)
-    add_budgets(root, eval(texts["_budget"]))
+    add_budgets(root, json.loads(texts["_budget"]))
     pol = load_policies(root)
     assert pol.prices is not None
     mp = plan_month(month, 3600, pol, calendar, rates)
