@@ -107,7 +107,8 @@ def explain_text(data: Mapping[str, Any]) -> str:
     d = date.fromisoformat(data["date"])
     out = [
         f"Mandat {data['collectivite']} ({data['nom']}) — {day_text(d)}",
-        f"Fichier : {data['policy_file']} (empreinte {data['file_sha256'][:12]}) ; politiques {data['policy_sha256'][:12]}",
+        f"Fichier : {data['policy_file']} (empreinte {data['file_sha256'][:12]}) ; "
+        f"politiques {data['policy_sha256'][:12]}",
     ]
     if not data["plaques"]:
         out.append("Ce mandat ne finance aucune plaque ce jour-là.")
