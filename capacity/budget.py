@@ -11,7 +11,7 @@ API (pure; the CLI and the operator call these):
   plan_month(month, step_s, policies, calendar, rates, as_of=, spent_eur=) → MonthPlan
       days (Plan per day, budgets applied) and budgets (BudgetState per mandate with a budget);
   budget_state(...) → the BudgetStates alone;
-  plan_range(start, end, ...) → Plans for a period, budgets applied month by month;
+  planner.plan_range(start, end, ...) → Plans for a period, budgets applied month by month;
   month_budget_levels(day, ...) → θ per mandate for the month of `day` (cached; what plan_day uses).
 """
 
@@ -402,22 +402,3 @@ def month_budget_levels(
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return levels
-
-
-def plan_range(
-    start: date,
-    end: date,
-    step_s: int,
-    policies: Policies,
-    calendar: Calendar,
-    rates: UsageRates,
-    plaque_ids: Sequence[str] | None = None,
-) -> tuple[Plan, ...]:
-    """Plans for every day from `start` to `end` (inclusive), budgets applied month by month."""
-    out: list[Plan] = []
-    month = start.replace(day=1)
-    while month <= end:
-        mp = plan_month(month, step_s, policies, calendar, rates, plaque_ids)
-        out.extend(p for p in mp.days if start <= p.day <= end)
-        month = (month + timedelta(days=32)).replace(day=1)
-    return tuple(out)
