@@ -71,7 +71,7 @@ def load_yaml_text(text: str, path: str) -> YamlDoc:
     try:
         if "*" in text:  # cheap pre-check: only then look for alias events, to point at the alias itself
             _refuse_aliases(text, path)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -93,9 +93,23 @@ def load_yaml_text(text: str, path: str) -> YamlDoc:
     return YamlDoc(path=path, data=data, lines=lines, columns=columns, text=text)
 
 
+#: libyaml when available (about 15x faster: every plan reads ~25 policy files); the pure-Python parser
+#: re-reads a broken file so that messages and positions do not depend on which one is installed.
+_FAST: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_FAST)
+    except yaml.YAMLError:
+        if _FAST is yaml.SafeLoader:
+            raise
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def _refuse_aliases(text: str, path: str) -> None:
     """Aliases (*name) repeat a value elsewhere; refused so that no file can expand into a huge document."""
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=_FAST):
         if isinstance(event, yaml.AliasEvent):
             mark = event.start_mark
             raise ConfigError(
