@@ -163,6 +163,9 @@ def test_random_mandates_are_kept_to_the_replica_and_the_euro(tmp_path_factory, 
                 assert (r <= lim.ceiling).all()
                 assert (r >= cp.funder_floor[f]).all() and (cp.funder_floor[f] >= lim.floor).all()
                 assert (r <= cp.funder_cap[f]).all()
+                # inside a maintenance window the funder's share never goes down (unless its cap does)
+                inside = cp.maintenance[f][1:] & cp.maintenance[f][:-1]
+                assert (r[1:][inside] >= np.minimum(r[:-1], cp.funder_cap[f][1:])[inside]).all()
                 spent[mid] += float(r.sum()) * pol.prices.replica_hour_eur(cp.component) * step_h
             for i in range(len(cp.replicas)):
                 reasons = cp.reasons(i)
