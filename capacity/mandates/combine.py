@@ -119,7 +119,10 @@ def span_limits(
     lengths = [len(g) for g in grids]
     day_idx = np.repeat(np.arange(len(grids)), lengths)
     minutes = np.concatenate([slot_minutes(g) for g in grids])
-    starts = np.array([s.timestamp() for g in grids for s in g.starts])
+    windows = any(
+        w.applies_to(plaque.id, c.name) for f in funders for w in f.mandate.maintenance for c in plaque.components
+    )
+    starts = np.array([s.timestamp() for g in grids for s in g.starts]) if windows else np.zeros(0)
     ends = starts + grids[0].step_s
     weekday = np.array([g.day.weekday() < 5 for g in grids])
     has_class = np.array([[i.has_class for i in day] for day in infos], dtype=bool).T  # [segment, day]

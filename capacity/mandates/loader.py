@@ -78,6 +78,17 @@ def read_mandate_text(text: str, path: str, sha256: str | None = None) -> Mandat
         problems.append(
             Problem("schema_header_missing", path, line=1, column=1, example=SCHEMA_HEADER, severity="warning")
         )
+    if isinstance(doc.data, dict) and "validite" not in doc.data:
+        problems.append(
+            Problem(
+                "no_validity",
+                path,
+                line=1,
+                column=1,
+                example="validite: {du: 2021-09-01, au: 2025-08-31}",
+                severity="warning",
+            )
+        )
     structural = schema_problems(doc)
     if structural:
         return MandateFile(path, None, tuple(problems + structural), doc)
@@ -128,7 +139,7 @@ def _parse(doc: YamlDoc, data: dict[str, Any], sha256: str) -> Mandate:
         }
         if "plancher_utilisateurs" in item:
             floor_users[plaque] = float(item["plancher_utilisateurs"])
-    valid = data["validite"]
+    valid = data.get("validite", {"du": date.min.isoformat()})
     exceptions = data.get("exceptions", {})
     exams = tuple(
         ExamPeriod(

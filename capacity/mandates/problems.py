@@ -108,6 +108,10 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
         "fr": ("la première ligne devrait référencer le schéma (complétion et vérification dans l'éditeur)", None),
         "en": ("the first line should reference the schema (completion and checks in the editor)", None),
     },
+    "no_validity": {
+        "fr": ("pas de dates de validité : le mandat s'applique à toute date", "validite: du … au …"),
+        "en": ("no validity dates: the mandate applies at any date", "validite: du … au …"),
+    },
     "empty_file": {
         "fr": ("le fichier est vide", "un mandat : collectivite, validite, finance"),
         "en": ("the file is empty", "a mandate: collectivite, validite, finance"),

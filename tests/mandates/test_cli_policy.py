@@ -67,7 +67,8 @@ def test_validate_in_english_and_yaml(tmp_path: Path):
     assert res.exit_code == 1
     data = yaml.safe_load(res.output)
     messages = [p["message"] for p in data["problems"]]
-    assert "required field missing: validite" in messages
+    assert "required field missing: finance" in messages
+    assert "no validity dates: the mandate applies at any date" in messages
     assert any(p["code"] == "schema_header_missing" and p["severity"] == "warning" for p in data["problems"])
 
 
