@@ -29,11 +29,21 @@ from capacity.demand import DayForecast, UsageRates, forecast_day
 from capacity.errors import ConfigError, InputError
 from capacity.mandates.combine import budget_ceiling, hold
 from capacity.mandates.shortfall import BUDGET
-from capacity.planner import Calendar, Plan, SpanPlan, funders_on, make_plan, plan_span, segment_infos
+from capacity.planner import (
+    Calendar,
+    Plan,
+    SpanPlan,
+    funders_on,
+    make_plan,
+    plan_span,
+    rates_for,
+    segment_infos,
+)
 from capacity.policies import Funder, Policies
 from capacity.topology import Plaque
 
 FloatArray = npt.NDArray[np.float64]
+Rates = UsageRates | Mapping[str, UsageRates]  # shared, or per plaque id (a fitted model)
 IntArray = npt.NDArray[np.int64]
 
 
@@ -103,9 +113,10 @@ def month_days(month: date, calendar: Calendar) -> list[date]:
 
 
 def _forecasts(
-    plaque: Plaque, days: Sequence[date], step_s: int, calendar: Calendar, rates: UsageRates
+    plaque: Plaque, days: Sequence[date], step_s: int, calendar: Calendar, rates: Rates
 ) -> tuple[list[DayForecast], DayForecast | None]:
     """A plaque's forecast for `days`, and for the day after (pre-warm across the last midnight)."""
+    rates = rates_for(rates, plaque.id)
     fc = [forecast_day(rates, plaque, d, segment_infos(calendar, plaque, d), step_s) for d in days]
     extra = days[-1] + timedelta(days=1)
     if extra > calendar.supported_range[1]:
@@ -126,7 +137,7 @@ def plan_month(
     step_s: int,
     policies: Policies,
     calendar: Calendar,
-    rates: UsageRates,
+    rates: Rates,
     plaque_ids: Sequence[str] | None = None,
     *,
     as_of: date | None = None,
@@ -143,7 +154,8 @@ def plan_month(
         lo, hi = calendar.supported_range
         raise InputError(f"month {month:%Y-%m} is outside the supported range {lo} to {hi}")
     as_of = as_of or days[0]
-    plaques = list(policies.topology.plaques)
+    # every plaque with rates: a mandate's budget covers all the plaques it funds
+    plaques = [p for p in policies.topology.plaques if isinstance(rates, UsageRates) or p.id in rates]
     inputs = {}
     unfunded: dict[date, str] = {}
     for p in plaques:
@@ -171,6 +183,9 @@ def plan_month(
             final[p.id] = run(p, binding)
     states = _finish(states, days, final, as_of)
     wanted = [policies.topology.plaque(p) for p in plaque_ids] if plaque_ids else plaques
+    missing = [p.id for p in wanted if p.id not in inputs]
+    if missing:
+        raise InputError(f"no usage rates for plaque {missing[0]!r}; the model covers {', '.join(inputs)}")
     per_day = {
         p.id: {sp.first + i: pp for sp in final[p.id] for i, pp in enumerate(sp.plan.day_plans())} for p in wanted
     }
@@ -368,7 +383,7 @@ def budget_state(
     step_s: int,
     policies: Policies,
     calendar: Calendar,
-    rates: UsageRates,
+    rates: Rates,
     *,
     as_of: date | None = None,
     spent_eur: Mapping[str, float] | None = None,
@@ -382,7 +397,7 @@ _CACHE_SIZE = 24
 
 
 def month_budget_levels(
-    day: date, step_s: int, policies: Policies, calendar: Calendar, rates: UsageRates
+    day: date, step_s: int, policies: Policies, calendar: Calendar, rates: Rates
 ) -> dict[str, float]:
     """θ per mandate for the month of `day` (whole month, nothing spent yet). Cached per inputs.
 

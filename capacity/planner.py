@@ -130,6 +130,13 @@ class Plan:
     budget_levels: Mapping[str, float] = field(default_factory=dict)  # mandate → θ applied (binding only)
 
 
+def rates_for(rates: UsageRates | Mapping[str, UsageRates], plaque_id: str | None) -> UsageRates:
+    """The usage rates of one plaque (None: any one, e.g. to name their source)."""
+    if isinstance(rates, UsageRates):
+        return rates
+    return rates[plaque_id] if plaque_id is not None else next(iter(rates.values()))
+
+
 def segment_infos(calendar: Calendar, plaque: Plaque, day: date) -> tuple[DayInfo, ...]:
     """The calendar's answer for each segment of `plaque` on `day`."""
     return tuple(calendar.day(day, Place(departement=s.departement), s.level) for s in plaque.segments)
@@ -140,13 +147,14 @@ def plan_day(
     step_s: int,
     policies: Policies,
     calendar: Calendar,
-    rates: UsageRates,
+    rates: UsageRates | Mapping[str, UsageRates],
     plaque_ids: Sequence[str] | None = None,
     *,
     budget: Mapping[str, float] | None = None,
 ) -> Plan:
     """Plan one local day for the given plaques (all by default).
 
+    `rates` is shared by every plaque, or given per plaque id (a fitted model: `Model.rates_by_plaque`).
     `budget`: the month's budget level θ per mandate (capacity/budget.py). None computes it from the
     month's plan (cached per month); pass {} to plan without budgets.
     """
@@ -161,9 +169,10 @@ def plan_day(
     nxt = day + timedelta(days=1)
     out = []
     for plaque in plaques:
-        today = forecast_day(rates, plaque, day, segment_infos(calendar, plaque, day), step_s)
+        mine = rates_for(rates, plaque.id)
+        today = forecast_day(mine, plaque, day, segment_infos(calendar, plaque, day), step_s)
         tomorrow = (
-            forecast_day(rates, plaque, nxt, segment_infos(calendar, plaque, nxt), step_s) if nxt <= last else None
+            forecast_day(mine, plaque, nxt, segment_infos(calendar, plaque, nxt), step_s) if nxt <= last else None
         )
         out.append(plan_plaque(plaque, today, tomorrow, funders_on(policies, plaque, day), policies.prices, budget))
     return make_plan(day, step_s, out, policies, rates, budget)
@@ -175,7 +184,7 @@ def plan_range(
     step_s: int,
     policies: Policies,
     calendar: Calendar,
-    rates: UsageRates,
+    rates: UsageRates | Mapping[str, UsageRates],
     plaque_ids: Sequence[str] | None = None,
 ) -> Iterator[Plan]:
     """Plan every day from `first_day` to `last_day` inclusive, month by month with budgets applied.
@@ -205,7 +214,7 @@ def make_plan(
     step_s: int,
     plaques: Sequence[PlaquePlan],
     policies: Policies,
-    rates: UsageRates,
+    rates: UsageRates | Mapping[str, UsageRates],
     budget: Mapping[str, float] | None,
 ) -> Plan:
     """The Plan value with its audit trail (policy hashes) and the binding budget levels."""
@@ -214,7 +223,7 @@ def make_plan(
         step_s=step_s,
         plaques=tuple(plaques),
         policy_sha256=policies.sha256,
-        rates_source=rates.source,
+        rates_source=rates_for(rates, None).source,
         policy_files=dict(policies.files),
         budget_levels={k: v for k, v in (budget or {}).items() if v < 1.0},
     )

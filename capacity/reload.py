@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -19,6 +19,8 @@ from typing import Any, Generic, TypeVar
 from capacity.demand import UsageRates, default_rates, rates_from_spec
 from capacity.errors import CapctlError, ConfigError
 from capacity.kube.decide import DecideSettings
+from capacity.model_file import Model, is_fitted_model
+from capacity.model_file import load_model as load_fitted_model
 from capacity.planner import Calendar
 from capacity.policies import Policies, load_policies, policy_files
 from capacity.yamlio import load_yaml_file
@@ -49,7 +51,7 @@ class Config:
 
     policies: Policies
     calendar: Calendar
-    rates: UsageRates
+    rates: UsageRates | Mapping[str, UsageRates]  # shared, or per plaque from a fitted model
     settings: OperatorSettings
     version: str
 
@@ -142,8 +144,11 @@ def load_settings(path: Path) -> OperatorSettings:
     return OperatorSettings(decide=DecideSettings(**values), anticipation_s=anticipation)
 
 
-def load_model(path: Path) -> UsageRates:
-    """Usage rates from a model file (the parametric spec of `capacity/data/default_rates.yaml`; JSON or YAML)."""
+def load_model(path: Path) -> UsageRates | Model:
+    """A fitted model file (`capctl fit`), or usage rates in the parametric spec of
+    `capacity/data/default_rates.yaml` (JSON or YAML)."""
+    if is_fitted_model(path):
+        return load_fitted_model(path)
     doc = load_yaml_file(path)
     try:
         return rates_from_spec(doc.data, str(path))
@@ -181,7 +186,7 @@ class ConfigSource:
             "settings", lambda: [pol / SETTINGS_FILE], lambda files: load_settings(files[0])
         )
         self.calendar: Part[Calendar] = Part("events", lambda: event_files(events), calendar_loader)
-        self.rates: Part[UsageRates] = Part(
+        self.rates: Part[UsageRates | Model] = Part(
             "model",
             lambda: [model] if model else [],
             lambda files: load_model(files[0]) if files else default_rates(),
@@ -200,5 +205,9 @@ class ConfigSource:
             pol, settings, cal, rates = self.policies.value, self.settings.value, self.calendar.value, self.rates.value
             assert pol is not None and settings is not None and cal is not None and rates is not None
             version = hashlib.sha256("".join(p.good or "" for p in self.parts).encode()).hexdigest()[:16]
-            self._config = Config(policies=pol, calendar=cal, rates=rates, settings=settings, version=version)
+            plan_rates: UsageRates | Mapping[str, UsageRates] = rates if isinstance(rates, UsageRates) else {}
+            if isinstance(rates, Model):  # fitted: per-plaque rates, fitted component capacity
+                pol = rates.apply(pol)
+                plan_rates = rates.rates_by_plaque([p.id for p in pol.topology.plaques])
+            self._config = Config(policies=pol, calendar=cal, rates=plan_rates, settings=settings, version=version)
         return self._config, reloads

@@ -14,8 +14,10 @@ from typing import Any
 import yaml
 
 from capacity.calendar.types import DayInfo, Level
+from capacity.demand import DayForecast
 from capacity.mandates.report import plan_shortfalls
 from capacity.planner import ComponentPlan, Plan, PlaquePlan
+from capacity.topology import Plaque
 
 OUTPUTS = ("table", "json", "yaml")
 
@@ -38,16 +40,21 @@ def day_info_dict(info: DayInfo) -> dict[str, Any]:
 
 def level_states(pp: PlaquePlan) -> dict[str, dict[str, Any]]:
     """Day state per level of a plaque; when départements differ, the most common one plus the others."""
+    return forecast_level_states(pp.plaque, pp.forecast)
+
+
+def forecast_level_states(plaque: Plaque, forecast: DayForecast) -> dict[str, dict[str, Any]]:
+    """`level_states` for a bare forecast (no plan), as `capctl forecast` shows it."""
     out: dict[str, dict[str, Any]] = {}
-    for level in pp.plaque.levels:
-        infos = [i for s, i in zip(pp.plaque.segments, pp.forecast.infos, strict=True) if s.level is level]
+    for level in plaque.levels:
+        infos = [i for s, i in zip(plaque.segments, forecast.infos, strict=True) if s.level is level]
         counts = Counter(i.state for i in infos)
         main = counts.most_common(1)[0][0]
         first = next(i for i in infos if i.state is main)
         entry = day_info_dict(first)
         others = {
             s.departement: i.state.value
-            for s, i in zip(pp.plaque.segments, pp.forecast.infos, strict=True)
+            for s, i in zip(plaque.segments, forecast.infos, strict=True)
             if s.level is level and i.state is not main
         }
         if others:

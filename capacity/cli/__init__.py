@@ -21,7 +21,17 @@ app = typer.Typer(
 )
 
 # Command modules (each adds its commands to `app`).
-from capacity.cli import calendar_cmd, plan_cmd, policy_cmd, run_cmd  # noqa: E402,F401
+from capacity.cli import (  # noqa: E402,F401
+    backtest_cmd,
+    calendar_cmd,
+    fit_cmd,
+    forecast_cmd,
+    plan_cmd,
+    policy_cmd,
+    run_cmd,
+    simulate_cmd,
+    synth_cmd,
+)
 
 
 def main() -> None:

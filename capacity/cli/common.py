@@ -11,8 +11,13 @@ import typer
 from capacity.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from capacity.calendar import SchoolCalendar
     from capacity.demand import UsageRates
+    from capacity.policies import Policies
+
+    RatesInput = UsageRates | Mapping[str, UsageRates]
 
 
 class Output(StrEnum):
@@ -25,6 +30,9 @@ OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table, json o
 PoliciesOpt = Annotated[
     Path | None,
     typer.Option("--policies", help="policies folder (default: $CAPCTL_POLICIES or the shipped one)"),
+]
+ModelOpt = Annotated[
+    Path | None, typer.Option("--model", dir_okay=False, help="fitted model file (`capctl fit`); default: prior")
 ]
 EventsOpt = Annotated[
     list[Path] | None,
@@ -51,7 +59,18 @@ def load_calendar(events: list[Path] | None) -> SchoolCalendar:
     return SchoolCalendar.load(event_files(events))
 
 
-def load_rates() -> UsageRates:
-    from capacity.demand import default_rates
+def load_rates(policies: Policies, model: Path | None = None) -> tuple[RatesInput, Policies]:
+    """Usage rates to plan with, and the policies they go with.
 
-    return default_rates()
+    No model: the shipped prior, shared by every plaque. A model file from `capctl fit`: rates per
+    plaque (shared rates × the plaque's level and state factors) and, in the policies, the fitted
+    requests per user and capacity per replica of each component.
+    """
+    if model is None:
+        from capacity.demand import default_rates
+
+        return default_rates(), policies
+    from capacity.model_file import load_model
+
+    fitted = load_model(model)
+    return fitted.rates_by_plaque([p.id for p in policies.topology.plaques]), fitted.apply(policies)

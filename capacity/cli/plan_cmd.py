@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from capacity.cli import app
-from capacity.cli.common import EventsOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
+from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
 
 
 @app.command()
@@ -20,6 +20,7 @@ def plan(
     plot: Annotated[Path | None, typer.Option("--plot", help="draw the day per plaque into this PNG")] = None,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    model: ModelOpt = None,
 ) -> None:
     """Plan replicas per component and slot for one day, with the reason for every number."""
     from capacity.planner import plan_day
@@ -34,7 +35,8 @@ def plan(
     if plaque:
         for p in plaque:
             pol.topology.plaque(p)  # unknown plaque → InputError listing the known ones
-    result = plan_day(day, step_s, pol, calendar, load_rates(), plaque)
+    rates, pol = load_rates(pol, model)
+    result = plan_day(day, step_s, pol, calendar, rates, plaque)
     if plot is not None:
         from capacity.plot import plot_plan
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from capacity.cli import app
-from capacity.cli.common import EventsOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
+from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
 
 policy_app = typer.Typer(
     name="policy",
@@ -72,6 +72,7 @@ def explain(
     output: OutputOpt = Output.table,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    model: ModelOpt = None,
 ) -> None:
     """What a collectivité's mandate did to the plan that day, in plain French."""
     from capacity.budget import plan_month
@@ -87,7 +88,8 @@ def explain(
     mandate = pol.mandate(collectivite, day) if _in_force(pol, collectivite, day) else pol.mandate(collectivite)
     calendar = load_calendar(events)
     _check_day(calendar, day)
-    month = plan_month(day, step_s, pol, calendar, load_rates())
+    rates, pol = load_rates(pol, model)
+    month = plan_month(day, step_s, pol, calendar, rates)
     data = explain_dict(mandate, month.day(day), month.budgets, pol.files)
     typer.echo(explain_text(data) if output is Output.table else dump(data, output.value))
 
@@ -102,6 +104,7 @@ def diff(
     output: OutputOpt = Output.table,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    model: ModelOpt = None,
 ) -> None:
     """How a change of mandate changes cost, capacity and shortfall over a period, per collectivité."""
     from capacity.errors import InputError
@@ -118,16 +121,15 @@ def diff(
     calendar = load_calendar(events)
     for d in (first, last):
         _check_day(calendar, d)
-    rates = load_rates()
-    bundles = [_bundle(p, policies) for p in (old, new)]
-    totals = [period_totals(list(plan_range(first, last, step_s, b, calendar, rates))) for b in bundles]
+    bundles = [load_rates(_bundle(p, policies), model) for p in (old, new)]
+    totals = [period_totals(list(plan_range(first, last, step_s, pol, calendar, rates))) for rates, pol in bundles]
     data: dict[str, Any] = {
         "from": first.isoformat(),
         "to": last.isoformat(),
         "old": str(old),
         "new": str(new),
-        "old_sha256": bundles[0].sha256,
-        "new_sha256": bundles[1].sha256,
+        "old_sha256": bundles[0][1].sha256,
+        "new_sha256": bundles[1][1].sha256,
         "collectivites": diff_rows(totals[0], totals[1]),
     }
     typer.echo(diff_text(data) if output is Output.table else dump(data, output.value))

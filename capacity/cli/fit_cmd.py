@@ -1,0 +1,159 @@
+"""`capctl fit`: learn usage rates and component capacity from Prometheus into a model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from capacity.cli import app
+from capacity.cli.common import EventsOpt, Output, OutputOpt, PoliciesOpt, load_calendar
+from capacity.cli.prom_opts import (
+    CaFileOpt,
+    InsecureOpt,
+    PasswordFileOpt,
+    QueriesOpt,
+    StepOpt,
+    TimeoutOpt,
+    TokenFileOpt,
+    UrlOpt,
+    UserFileOpt,
+    make_source,
+    progress,
+)
+from capacity.errors import InputError
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from capacity.calendar import SchoolCalendar
+    from capacity.cli.prom_opts import Progress
+    from capacity.metrics.history import History
+    from capacity.metrics.queries import QueryConfig
+    from capacity.metrics.source import MetricsSource
+    from capacity.model_file import Model
+    from capacity.topology import Plaque
+
+
+@app.command()
+def fit(
+    date_from: Annotated[str, typer.Option("--from", help="first local day of history, YYYY-MM-DD")],
+    date_to: Annotated[str, typer.Option("--to", help="last local day (included)")],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="model file to write (JSON)")],
+    prometheus_url: UrlOpt = None,
+    plaque: Annotated[list[str] | None, typer.Option("--plaque", help="plaque id (repeatable; default all)")] = None,
+    step: StepOpt = "5m",
+    queries: QueriesOpt = None,
+    prometheus_token_file: TokenFileOpt = None,
+    prometheus_username_file: UserFileOpt = None,
+    prometheus_password_file: PasswordFileOpt = None,
+    prometheus_ca_file: CaFileOpt = None,
+    prometheus_insecure: InsecureOpt = False,
+    prometheus_timeout: TimeoutOpt = "30s",
+    output: OutputOpt = Output.table,
+    policies: PoliciesOpt = None,
+    events: EventsOpt = None,
+) -> None:
+    """Fit usage rates (shared by all plaques), plaque levels and component capacity; write the model."""
+    from capacity.metrics.queries import load_queries
+    from capacity.model_file import save_model
+    from capacity.policies import load_policies
+    from capacity.render import dump
+    from capacity.timegrid import parse_date, parse_step
+
+    if not prometheus_url:
+        raise InputError("--prometheus-url is required: the Prometheus that holds your ENT metrics")
+    first, last = parse_date(date_from), parse_date(date_to)
+    step_s = parse_step(step)
+    pol = load_policies(policies)
+    plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
+    calendar = load_calendar(events)
+    for d in (first, last):
+        calendar.check_supported(d)
+    config = load_queries(queries)
+    source = make_source(
+        prometheus_url,
+        prometheus_token_file,
+        prometheus_username_file,
+        prometheus_password_file,
+        prometheus_ca_file,
+        prometheus_insecure,
+        prometheus_timeout,
+    )
+    with progress() as bar:
+        model, report = fit_from_source(source, config, calendar, plaques, first, last, step_s, bar)
+        bar.update("writing", 0, 1)
+        try:
+            save_model(model, out)
+        except OSError as exc:
+            raise InputError(f"cannot write {out}: {exc.strerror}") from None
+        bar.update("writing", 1, 1)
+    if output is Output.table:
+        typer.echo(fit_table(report))
+    else:
+        typer.echo(dump(report, output.value))
+    typer.echo(f"model written to {out}", err=True)
+
+
+def fit_from_source(
+    source: MetricsSource,
+    config: QueryConfig,
+    calendar: SchoolCalendar,
+    plaques: list[Plaque],
+    first: date,
+    last: date,
+    step_s: int,
+    bar: Progress,
+    with_components: bool = True,
+) -> tuple[Model, dict[str, Any]]:
+    """Fetch, prepare and fit (shared with `forecast --prometheus-url`)."""
+    from datetime import timedelta
+
+    from capacity.demand import default_rates
+    from capacity.metrics.history import fetch_history
+    from capacity.metrics.pipeline import COMPONENT_DAYS, fit_model, fit_report, prepare
+
+    history: History = fetch_history(
+        source,
+        config,
+        plaques,
+        first,
+        last,
+        step_s,
+        component_first=max(first, last - timedelta(days=COMPONENT_DAYS - 1)),
+        with_components=with_components,
+        on_progress=bar.callback("fetching"),
+    )
+    bar.update("fitting", 0, 2)
+    prepared = prepare(calendar, plaques, history, first, last)
+    bar.update("fitting", 1, 2)
+    meta = {"prometheus": source.name, "queries": config.source, "step_s": step_s}
+    model, result = fit_model(prepared, history, plaques, default_rates(), meta)
+    bar.update("fitting", 2, 2)
+    return model, fit_report(model, result, history)
+
+
+def fit_table(report: dict[str, Any]) -> str:
+    """Compact text summary of a fit (fits 100 columns)."""
+    w = report["fit_window"]
+    rel = report["relative_error"]
+    lines = [
+        f"capctl fit {w['from']} to {w['to']} from {report['source'].get('prometheus')} "
+        f"({report['samples']:,} session samples)",
+        f"{'plaque':<24} {'fitted':<6} {'level él/ens/par':<18} {'factor prés/hyb/dist':<21} components",
+    ]
+    for pid, p in report["plaques"].items():
+        level = " ".join(f"{v:.2f}" for v in p["level"].values())
+        factors = " ".join(f"{v:.2f}" for v in p["state_factors"].values())
+        comps = ",".join(p["components_fitted"]) or "-"
+        lines.append(f"{pid:<24} {'yes' if p['fitted'] else 'NO':<6} {level:<18} {factors:<21} {comps}")
+    lines.append("")
+    lines.append(f"{'state':<12} {'fitted':>6} {'pooled':>6} {'prior':>6}  curves (profile x weekday)")
+    for state, s in report["states"].items():
+        lines.append(f"{state:<12} {s['fitted_curves']:>6} {s['pooled_curves']:>6} {s['prior_curves']:>6}")
+    surges = ", ".join(f"{k} ({n} days)" for k, n in report["surges_fitted"].items()) or "none (prior kept)"
+    lines.append(f"surges fitted: {surges}")
+    lines.append(f"forecast error (daily peak): ordinary ±{rel['ordinary']:.1%}, event days ±{rel['event']:.1%}")
+    lines.extend(f"note: {n}" for n in report["notes"])
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""`capctl synth`: a deterministic synthetic ENT history in OpenMetrics, for demos, tests and benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capacity.cli import app
+from capacity.cli.common import EventsOpt, PoliciesOpt, load_calendar
+
+
+@app.command()
+def synth(
+    date_from: Annotated[str, typer.Option("--from", help="first local day, YYYY-MM-DD")],
+    date_to: Annotated[str, typer.Option("--to", help="last local day (included)")],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="OpenMetrics file to write")],
+    plaque: Annotated[list[str] | None, typer.Option("--plaque", help="plaque id (repeatable; default all)")] = None,
+    step: Annotated[str, typer.Option("--step", help="scrape interval: 5m, 15m, 30m or 1h")] = "5m",
+    seed: Annotated[int, typer.Option("--seed", help="same seed, same history")] = 20200316,
+    metrics: Annotated[str, typer.Option("--metrics", help="comma list of sessions, requests, cpu")] = (
+        "sessions,requests,cpu"
+    ),
+    components_from: Annotated[
+        str | None, typer.Option("--components-from", help="first day with requests/CPU (default: --from)")
+    ] = None,
+    policies: PoliciesOpt = None,
+    events: EventsOpt = None,
+) -> None:
+    """Write synthetic history (noise, gaps, counter resets, drift, an incident) for the shipped plaques.
+
+    Load it into Prometheus with `promtool tsdb create-blocks-from openmetrics FILE DATA_DIR`.
+    """
+    from capacity.metrics.openmetrics import write_openmetrics
+    from capacity.metrics.synth import SynthOptions, generate
+    from capacity.policies import load_policies
+    from capacity.timegrid import parse_date, parse_step
+
+    first, last = parse_date(date_from), parse_date(date_to)
+    options = SynthOptions(
+        seed=seed,
+        step_s=parse_step(step),
+        metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
+        components_from=parse_date(components_from) if components_from else None,
+    )
+    pol = load_policies(policies)
+    plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
+    calendar = load_calendar(events)
+    for d in (first, last):
+        calendar.check_supported(d)
+    history = generate(calendar, plaques, first, last, options)
+    series = list(history.series())
+    try:
+        samples = write_openmetrics(series, out)
+    except OSError as exc:
+        from capacity.errors import InputError
+
+        raise InputError(f"cannot write {out}: {exc.strerror}") from None
+    typer.echo(
+        f"wrote {samples:,} samples in {len(series)} series to {out} "
+        f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min)"
+    )

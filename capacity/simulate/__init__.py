@@ -1,0 +1,1 @@
+"""Season replay: the same demand trace through capctl and the alternatives (issue 6)."""

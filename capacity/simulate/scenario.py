@@ -1,0 +1,159 @@
+"""Everything the strategies share for one replay: the trace, the workloads, the plan and the calendar clock.
+
+Built once per run; the delay sweep reuses it (the operator's floor does not depend on the start-up
+delay, only on the plan and the users it observes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from capacity.demand import UsageRates
+from capacity.errors import InputError
+from capacity.planner import Calendar, plan_range
+from capacity.policies import Policies
+from capacity.reload import OperatorSettings
+from capacity.simulate.capctl import operator_floor, tick_times
+from capacity.simulate.cron import CronSchedule, cron_active
+from capacity.simulate.trace import DemandTrace
+from capacity.sizing import replicas_for_users
+from capacity.timegrid import BASE_STEP_S
+from capacity.topology import Component
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+Progress = Callable[[int, int], None]
+DEFAULT_OPERATOR = OperatorSettings()
+DEFAULT_SCHEDULE = CronSchedule()
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One scaled workload: a component of a plaque, with its mandate floor and ceiling."""
+
+    plaque: str
+    row: int  # the plaque's row in the trace
+    component: Component
+    floor: int
+    ceiling: int
+
+
+@dataclass(frozen=True)
+class Scenario:
+    trace: DemandTrace
+    units: tuple[Unit, ...]
+    local_day: tuple[date, ...]  # per 5-minute slot
+    local_hour: FloatArray  # per step
+    weekday: IntArray  # per step
+    slot_of_step: IntArray  # per step
+    capctl_floor: IntArray  # [step, unit]
+    cron_scheduled: IntArray  # [unit]
+    cron_active: npt.NDArray[np.bool_]  # per step
+
+    def demand(self) -> FloatArray:
+        """Users connected per step and unit (each unit sees its plaque's users)."""
+        return self.trace.users[[u.row for u in self.units]].T
+
+    def need(self) -> IntArray:
+        """Replicas the actual demand needs per step and unit (the capacity model, no forecast)."""
+        demand = self.demand()
+        cols = [replicas_for_users(demand[:, i], u.component) for i, u in enumerate(self.units)]
+        return np.stack(cols, axis=1)
+
+    def floors(self) -> IntArray:
+        return np.array([u.floor for u in self.units], dtype=np.int64)
+
+    def ceilings(self) -> IntArray:
+        return np.array([u.ceiling for u in self.units], dtype=np.int64)
+
+
+def build(
+    trace: DemandTrace,
+    first: date,
+    last: date,
+    policies: Policies,
+    calendar: Calendar,
+    rates: UsageRates | Mapping[str, UsageRates],
+    *,
+    settings: OperatorSettings = DEFAULT_OPERATOR,
+    schedule: CronSchedule = DEFAULT_SCHEDULE,
+    cron_reference: date = date(2021, 3, 15),
+    on_progress: Progress | None = None,
+) -> Scenario:
+    """Plan the window (and the day after, for look-ahead across midnight) and replay the operator."""
+    if BASE_STEP_S % trace.step_s:
+        raise InputError(f"simulation step must divide {BASE_STEP_S // 60} minutes, got {trace.step_s} s")
+    plaques = list(trace.plaques)
+    end = last + timedelta(days=1) if last < calendar.supported_range[1] else last
+    days = list(plan_range(first, end, BASE_STEP_S, policies, calendar, rates, plaques))
+    per_slot = BASE_STEP_S // trace.step_s
+    n_slots = trace.n // per_slot
+    starts = [s for plan in days for s in plan.plaques[0].forecast.grid.starts]
+    local_day = tuple(s.date() for s in starts)[:n_slots]
+    hour = np.array([s.hour + s.minute / 60 for s in starts])
+    wday = np.array([s.weekday() for s in starts], dtype=np.int64)
+    slot_of_step = np.arange(trace.n, dtype=np.int64) // per_slot
+    minute = (np.arange(trace.n) % per_slot) * trace.step_s / 3600
+    local_hour = hour[slot_of_step] + minute
+    weekday = wday[slot_of_step]
+
+    units: list[Unit] = []
+    plan_rows: list[IntArray] = []
+    for row, pid in enumerate(plaques):
+        for c, cp in enumerate(days[0].plaques[row].components):
+            floor = max(int(cp.floor[0]), cp.component.min_replicas)
+            units.append(Unit(pid, row, cp.component, floor, int(cp.ceiling[0])))
+            plan_rows.append(np.concatenate([d.plaques[row].components[c].replicas for d in days]))
+
+    times = tick_times(trace.start_s, n_slots, BASE_STEP_S)
+    slot_users = trace.users[:, ::per_slot][:, :n_slots]
+    floors = np.empty((n_slots, len(units)), dtype=np.int64)
+    for i, (u, plan) in enumerate(zip(units, plan_rows, strict=True)):
+        observed = replicas_for_users(slot_users[u.row], u.component)
+        horizon = u.component.lead_time_s + settings.anticipation_s
+        floors[:, i] = operator_floor(times, plan, u.ceiling, horizon, BASE_STEP_S, observed, settings.decide)
+        if on_progress is not None:
+            on_progress(i + 1, len(units))
+    reference = _cron_reference(cron_reference, policies, calendar, rates, plaques, units, schedule)
+    return Scenario(
+        trace=trace,
+        units=tuple(units),
+        local_day=local_day,
+        local_hour=local_hour,
+        weekday=weekday,
+        slot_of_step=slot_of_step,
+        capctl_floor=floors[slot_of_step],
+        cron_scheduled=reference,
+        cron_active=cron_active(local_hour, weekday, schedule),
+    )
+
+
+def _cron_reference(
+    monday: date,
+    policies: Policies,
+    calendar: Calendar,
+    rates: UsageRates | Mapping[str, UsageRates],
+    plaques: list[str],
+    units: list[Unit],
+    schedule: CronSchedule,
+) -> IntArray:
+    """The cron floor per unit: the planner's highest replicas in the schedule's hours of an ordinary week.
+
+    This is how people size a cron schedule: on a normal week in class, once, then leave it alone.
+    """
+    week = list(plan_range(monday, monday + timedelta(days=4), BASE_STEP_S, policies, calendar, rates, plaques))
+    out = np.zeros(len(units), dtype=np.int64)
+    for plan in week:
+        hours = np.array([s.hour + s.minute / 60 for s in plan.plaques[0].forecast.grid.starts])
+        on = (hours >= schedule.start_h) & (hours < schedule.end_h)
+        i = 0
+        for pp in plan.plaques:
+            for cp in pp.components:
+                out[i] = max(out[i], int(cp.replicas[on].max()))
+                i += 1
+    return out

@@ -1,0 +1,13 @@
+"""`static`: provisioned at the mandate ceiling all the time — never short unless the ceiling is, and dear."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+
+
+def static(ceiling: IntArray, n: int) -> IntArray:
+    """Desired replicas [step, unit]: every unit at its ceiling."""
+    return np.repeat(np.asarray(ceiling, dtype=np.int64)[None, :], n, axis=0)
