@@ -66,7 +66,7 @@ def write_policies(root: Path) -> None:
             funder = f"financeur-{new}"
             plaques[new] = {**body, "namespace": f"ent-{new}", "funders": [funder]}
             mandate = {
-                "collectivite": {"id": funder, "type": "region", "code": str(k), "nom": f"Financeur {new}"},
+                "collectivite": {"id": funder, "type": "region", "code": f"{10 + k}", "nom": f"Financeur {new}"},
                 "finance": [
                     {
                         "plaque": new,

@@ -143,29 +143,44 @@ def _base_slots(day: date) -> tuple[npt.NDArray[np.int64], int]:
     return grid.base_slot, len(grid)
 
 
-def segment_profile_users(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[DayInfo]) -> FloatArray:
-    """Users connected per segment and profile at every 5-minute instant: array [segment, profile, instant]."""
+def _segment_terms(
+    rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[DayInfo]
+) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """(population [segment, profile], rates [profile, segment, instant], surge factor [segment, instant] or None)."""
     base, _ = _base_slots(day)
     weekday = day.weekday()
     pop = plaque.population_matrix()  # [segment, profile]
     states = np.fromiter((STATE_INDEX[i.state] for i in infos), dtype=np.int64, count=len(infos))
     # rates[:, states, weekday][:, :, base] → [profile, segment, instant]
     per_profile = rates.rates[:, states, weekday][:, :, base]
-    users: FloatArray = np.asarray(np.einsum("sp,psi->spi", pop, per_profile), dtype=np.float64)
     # A day can be both a rentrée and a bascule (Good Friday made 6 Apr 2021 a rentrée in Alsace-Moselle):
     # the surges are alternative explanations of the same rush, so the larger applies, not their product.
-    factor = np.ones((len(infos), len(base)))
+    factor: FloatArray | None = None
     for f, flag in enumerate(FLAGS):
         flagged = np.fromiter((getattr(i, flag) for i in infos), dtype=bool, count=len(infos))
         if flagged.any():
+            if factor is None:
+                factor = np.ones((len(infos), len(base)))
             factor[flagged] = np.maximum(factor[flagged], rates.surge[f, states[flagged]][:, base])
-    users *= factor[:, None, :]
+    return pop, per_profile, factor
+
+
+def segment_profile_users(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[DayInfo]) -> FloatArray:
+    """Users connected per segment and profile at every 5-minute instant: array [segment, profile, instant]."""
+    pop, per_profile, factor = _segment_terms(rates, plaque, day, infos)
+    users: FloatArray = np.asarray(np.einsum("sp,psi->spi", pop, per_profile), dtype=np.float64)
+    if factor is not None:
+        users *= factor[:, None, :]
     return users
 
 
 def segment_users(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[DayInfo]) -> FloatArray:
     """Users connected per segment at every 5-minute instant of `day`: array [segment, instant]."""
-    return np.asarray(segment_profile_users(rates, plaque, day, infos).sum(axis=1), dtype=np.float64)
+    pop, per_profile, factor = _segment_terms(rates, plaque, day, infos)
+    users: FloatArray = np.asarray(np.einsum("sp,psi->si", pop, per_profile), dtype=np.float64)
+    if factor is not None:
+        users *= factor
+    return users
 
 
 def reduce_to_grid(values: FloatArray, grid: DayGrid) -> FloatArray:
@@ -176,20 +191,22 @@ def reduce_to_grid(values: FloatArray, grid: DayGrid) -> FloatArray:
     return peaks
 
 
-def _reduce_profiles_to_grid(values: FloatArray, grid: DayGrid) -> tuple[FloatArray, FloatArray]:
-    """[segment, profile, instant] → ([segment, profile, slot] at each segment's peak instant, [segment, slot])."""
-    per_slot = grid.step_s // BASE_STEP_S
-    n = len(grid)
-    cut = values[..., : n * per_slot].reshape(values.shape[0], values.shape[1], n, per_slot)
-    at = cut.sum(axis=1).argmax(axis=-1)  # [segment, slot]
-    by_profile = np.take_along_axis(cut, at[:, None, :, None], axis=-1)[..., 0]
-    return by_profile, by_profile.sum(axis=1)
-
-
 def forecast_day(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[DayInfo], step_s: int) -> DayForecast:
     """Forecast one day of one plaque, given the calendar's answer for each of its segments."""
     grid = day_grid(day, step_s)
-    by_profile, by_segment = _reduce_profiles_to_grid(segment_profile_users(rates, plaque, day, infos), grid)
+    pop, per_profile, factor = _segment_terms(rates, plaque, day, infos)
+    by_instant = np.einsum("sp,psi->si", pop, per_profile)
+    if factor is not None:
+        by_instant *= factor
+    # each segment's peak within each slot, and its split by profile at that very instant
+    per_slot, n = grid.step_s // BASE_STEP_S, len(grid)
+    cut = by_instant[:, : n * per_slot].reshape(len(infos), n, per_slot)
+    instant = cut.argmax(axis=-1) + np.arange(n) * per_slot  # [segment, slot]
+    seg = np.arange(len(infos))[:, None]
+    by_segment = by_instant[seg, instant]
+    by_profile = pop[:, :, None] * per_profile[:, seg, instant].transpose(1, 0, 2)
+    if factor is not None:
+        by_profile *= factor[seg, instant][:, None, :]
     users = by_segment.sum(axis=0)
     event = any(i.rentree or i.bascule for i in infos)
     rel = float(rates.relative_error[1 if event else 0])

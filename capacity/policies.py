@@ -1,22 +1,30 @@
-"""The policy bundle: topology + mandates read from one folder, checked against each other.
+"""The policy bundle: topology + operator prices + mandates, read from one folder and checked together.
 
-Cross-file rules that keep every replica attributable: a mandate may only fund a plaque whose topology
-lists it as a funder; every segment of a plaque is funded by exactly one mandate; every funder sets a
-ceiling for every component of the plaque (no ceiling would leave the plaque unlimited).
+Cross-file rules (capacity/mandates/crosscheck.py) keep every replica attributable: a mandate may
+only fund a plaque whose topology lists it as a funder; at any date every segment of a plaque is funded
+by exactly one mandate in force; every funder sets a ceiling for every component of the plaque.
+Every plan records the hash of the bundle and of each file in it (audit trail).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 from capacity.errors import ConfigError, InputError
-from capacity.mandates import ComponentLimits, Mandate, load_mandates
+from capacity.mandates import ComponentLimits, MaintenanceWindow, Mandate
+from capacity.mandates.loader import MandateFile, read_mandate
+from capacity.mandates.problems import Problem, from_config_error, to_error
+from capacity.prices import PRICES_FILE, Prices, load_prices
 from capacity.topology import Plaque, Topology, load_topology
 
 ENV_POLICIES = "CAPCTL_POLICIES"
+TOPOLOGY_FILE = "topology.yaml"
+MANDATES_DIR = "mandats"
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,10 @@ class Funder:
     mandate: Mandate
     plaque: str
     segments: tuple[int, ...]
+
+    @property
+    def id(self) -> str:
+        return self.mandate.id
 
     def limits(self, component: str) -> ComponentLimits:
         return self.mandate.limits[self.plaque][component]
@@ -37,16 +49,62 @@ class Policies:
     mandates: tuple[Mandate, ...]
     sha256: str
     root: str
+    prices: Prices | None = None
+    files: Mapping[str, str] = field(default_factory=dict)  # file name (relative to root) → sha256
 
-    def funders(self, plaque: Plaque) -> tuple[Funder, ...]:
+    def funders(self, plaque: Plaque, day: date | None = None) -> tuple[Funder, ...]:
+        """Mandates funding `plaque` (in force on `day` when given), with the segments each funds."""
         out = []
         for m in self.mandates:
             funding = m.funding_for(plaque.id)
-            if funding is None:
+            if funding is None or (day is not None and not m.validity.contains(day)):
                 continue
             idx = tuple(i for i, s in enumerate(plaque.segments) if funding.covers(s.level, s.departement))
             out.append(Funder(mandate=m, plaque=plaque.id, segments=idx))
         return tuple(out)
+
+    def mandate(self, mandate_id: str, day: date | None = None) -> Mandate:
+        """The mandate of a collectivité (the one in force on `day` when given)."""
+        found = [m for m in self.mandates if m.id == mandate_id and (day is None or m.validity.contains(day))]
+        if not found:
+            ids = sorted({m.id for m in self.mandates})
+            when = f" en vigueur le {day}" if day else ""
+            raise InputError(
+                f"aucun mandat{when} pour la collectivité {mandate_id!r} ; collectivités : {', '.join(ids)}"
+            )
+        return found[-1]
+
+    def maintenance_windows(
+        self, plaque: str | None = None, start: datetime | None = None, end: datetime | None = None
+    ) -> tuple[MaintenanceWindow, ...]:
+        """Maintenance windows (no scale-down) of the mandates, for the operator; filter by plaque and time.
+
+        A window without a plaque applies to every plaque its mandate funds; the result names it.
+        """
+        out = []
+        for m in self.mandates:
+            for w in m.maintenance:
+                plaques = [w.plaque] if w.plaque else [f.plaque for f in m.fundings]
+                for p in plaques:
+                    if plaque is not None and p != plaque:
+                        continue
+                    if (start is not None and w.end <= start) or (end is not None and w.start >= end):
+                        continue
+                    out.append(MaintenanceWindow(w.name, w.start, w.end, p, w.components, m.id))
+        return tuple(sorted(out, key=lambda w: (w.start, w.plaque or "", w.mandate_id)))
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Everything read from a policies folder, with every problem found (for `capctl policy validate`)."""
+
+    policies: Policies | None
+    problems: tuple[Problem, ...]
+    files: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.is_error for p in self.problems)
 
 
 def default_policies_dir() -> Path:
@@ -57,60 +115,109 @@ def default_policies_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "policies"
 
 
-def load_policies(root: Path | None = None) -> Policies:
-    """Load `topology.yaml` and `mandats/*.yaml` from `root` and check them together."""
-    root = root or default_policies_dir()
+def mandate_paths(root: Path) -> list[Path]:
+    return sorted((root / MANDATES_DIR).glob("*.yaml"))
+
+
+def policy_files(root: Path) -> list[Path]:
+    """Every file `load_policies(root)` reads (the prices file even when absent), for change detection."""
+    return [root / TOPOLOGY_FILE, root / PRICES_FILE, *mandate_paths(root)]
+
+
+def read_bundle(root: Path, mandate_files: Sequence[Path] | None = None) -> Bundle:
+    """Read topology, prices and mandates under `root` and run every check; never raises for file problems.
+
+    `mandate_files` replaces the mandates of `root` (files with the same name are swapped, others
+    added): how an edited file is checked against the rest of the bundle before it is installed.
+    """
     if not root.is_dir():
         raise InputError(f"policies folder {root} not found; pass --policies DIR or set {ENV_POLICIES}")
-    topo_path = root / "topology.yaml"
-    mandate_paths = sorted((root / "mandats").glob("*.yaml"))
-    topology = load_topology(topo_path)
-    mandates = load_mandates(mandate_paths)
-    digest = hashlib.sha256()
-    for p in [topo_path, *mandate_paths]:
-        digest.update(p.name.encode())
-        digest.update(p.read_bytes())
-    policies = Policies(topology=topology, mandates=mandates, sha256=digest.hexdigest(), root=str(root))
-    check_policies(policies)
-    return policies
+    from capacity.mandates.crosscheck import cross_check
+
+    topo_path = root / TOPOLOGY_FILE
+    problems: list[Problem] = []
+    try:
+        topology: Topology | None = load_topology(topo_path)
+    except ConfigError as exc:
+        topology = None
+        problems.append(from_config_error(exc))
+    prices_path = root / PRICES_FILE
+    prices = None
+    if prices_path.exists():
+        try:
+            prices = load_prices(prices_path)
+        except ConfigError as exc:
+            problems.append(from_config_error(exc))
+    paths = {p.name: p for p in mandate_paths(root)}
+    for p in mandate_files or []:
+        paths[p.name] = p
+    reads: list[MandateFile] = [read_mandate(p) for p in sorted(paths.values(), key=lambda p: p.name)]
+    for r in reads:
+        problems.extend(r.problems)
+    if topology is not None:
+        problems.extend(cross_check(topology, prices, reads, topo_path))
+    files = [topo_path, *([prices_path] if prices_path.exists() else []), *sorted(paths.values(), key=lambda p: p.name)]
+    policies = None
+    if topology is not None and not any(p.is_error for p in problems):
+        hashes = {_relative(p, root): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        digest = hashlib.sha256()
+        for name, sha in hashes.items():
+            digest.update(f"{name}\0{sha}\n".encode())
+        policies = Policies(
+            topology=topology,
+            mandates=tuple(r.mandate for r in reads if r.mandate is not None),
+            sha256=digest.hexdigest(),
+            root=str(root),
+            prices=prices,
+            files=hashes,
+        )
+    return Bundle(policies=policies, problems=tuple(problems), files=tuple(str(p) for p in files))
 
 
-def check_policies(policies: Policies) -> None:
-    """Cross-file checks; raise ConfigError naming the mandate file at fault."""
-    plaques = {p.id: p for p in policies.topology.plaques}
-    for m in policies.mandates:
-        for f in m.fundings:
-            if f.plaque not in plaques:
-                raise ConfigError(f"plaque {f.plaque!r} inconnue ; plaques : {', '.join(plaques)}", path=m.path)
-            if m.id not in plaques[f.plaque].funders:
-                raise ConfigError(
-                    f"{m.id} n'est pas déclaré financeur de la plaque {f.plaque} dans topology.yaml",
-                    path=m.path,
-                )
-    for plaque in policies.topology.plaques:
-        owner: dict[int, str] = {}
-        for funder in policies.funders(plaque):
-            limits = funder.mandate.limits.get(plaque.id, {})
-            for c in plaque.components:
-                if c.name not in limits:
-                    raise ConfigError(
-                        f"plafond manquant pour le composant {c.name} de la plaque {plaque.id}",
-                        path=funder.mandate.path,
-                    )
-            for i in funder.segments:
-                if i in owner:
-                    seg = plaque.segments[i]
-                    raise ConfigError(
-                        f"{seg.level.value} du département {seg.departement} de {plaque.id} financé deux fois "
-                        f"({owner[i]} et {funder.mandate.id})",
-                        path=funder.mandate.path,
-                    )
-                owner[i] = funder.mandate.id
-        missing = [s for i, s in enumerate(plaque.segments) if i not in owner]
-        if missing:
-            seg = missing[0]
-            raise ConfigError(
-                f"plaque {plaque.id}: no mandate funds {seg.level.value} in département {seg.departement} "
-                f"({len(missing)} segment(s) unfunded); add it to a mandate in mandats/",
-                path=policies.topology.source,
-            )
+def read_paths(paths: Sequence[Path], default_root: Path) -> Bundle:
+    """What `capctl policy validate PATH...` checks: folders and files, each against a whole bundle.
+
+    A folder holding topology.yaml is a bundle; any other folder holds mandate files; mandate files are
+    checked against the bundle of their `../..` folder when it has a topology.yaml, else `default_root`'s
+    (an edited file replaces the installed one of the same name; others are added).
+    """
+    if not paths:
+        return read_bundle(default_root)
+    roots: list[Path] = []
+    files: list[Path] = []
+    missing: list[Problem] = []
+    for p in paths:
+        if p.is_dir() and (p / TOPOLOGY_FILE).exists():
+            roots.append(p)
+        elif p.is_dir():
+            files.extend(sorted(p.glob("*.yaml")))
+        elif not p.exists():
+            missing.append(Problem("yaml_not_found", str(p)))
+        elif p.suffix not in (".yaml", ".yml"):
+            missing.append(Problem("not_yaml", str(p)))
+        else:
+            files.append(p)
+    bundles = [read_bundle(r) for r in roots]
+    by_root: dict[Path, list[Path]] = {}
+    for f in files:
+        home = f.resolve().parent.parent
+        by_root.setdefault(home if (home / TOPOLOGY_FILE).exists() else default_root, []).append(f)
+    bundles += [read_bundle(root, fs) for root, fs in by_root.items()]
+    problems = [*missing, *(p for b in bundles for p in b.problems)]
+    policies = bundles[0].policies if len(bundles) == 1 else None
+    return Bundle(policies=policies, problems=tuple(problems), files=tuple(f for b in bundles for f in b.files))
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_policies(root: Path | None = None) -> Policies:
+    """Load and check the bundle under `root` (default folder otherwise); raise ConfigError on any error."""
+    bundle = read_bundle(root or default_policies_dir())
+    if bundle.policies is None:
+        raise to_error(bundle.problems)
+    return bundle.policies

@@ -22,7 +22,7 @@ from capacity.kube.decide import DecideSettings
 from capacity.model_file import Model, is_fitted_model
 from capacity.model_file import load_model as load_fitted_model
 from capacity.planner import Calendar
-from capacity.policies import Policies, load_policies
+from capacity.policies import Policies, load_policies, policy_files
 from capacity.yamlio import load_yaml_file
 
 log = logging.getLogger("capctl.reload")
@@ -179,7 +179,7 @@ class ConfigSource:
         pol = policies_dir
         self.policies: Part[Policies] = Part(
             "policies",
-            lambda: [pol / "topology.yaml", *_yaml_files(pol / "mandats")],
+            lambda: policy_files(pol),
             lambda _files: load_policies(pol),
         )
         self.settings: Part[OperatorSettings] = Part(

@@ -6,6 +6,7 @@ Pure: returns values and strings; only the CLI prints them.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -14,6 +15,7 @@ import yaml
 
 from capacity.calendar.types import DayInfo, Level
 from capacity.demand import DayForecast
+from capacity.mandates.report import plan_shortfalls
 from capacity.planner import ComponentPlan, Plan, PlaquePlan
 from capacity.topology import Plaque
 
@@ -102,10 +104,21 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
                 "zone": pp.plaque.zone,
                 "levels": level_states(pp),
                 "components": [component_dict(pp, cp) for cp in pp.components],
+                "cost_eur": _costs(pp),
+                "shortfall": [s for s in plan_shortfalls(plan) if s["plaque"] == pp.plaque.id],
             }
             for pp in plan.plaques
         ],
+        "policy_files": dict(plan.policy_files),
+        "budget_levels": dict(plan.budget_levels),
     }
+
+
+def _costs(pp: PlaquePlan) -> dict[str, float]:
+    """Euros per funder over the day (every component)."""
+    ids = pp.components[0].funder_ids if pp.components else ()
+    cost = pp.funder_cost_eur()
+    return {fid: round(float(cost[f].sum()), 2) for f, fid in enumerate(ids)}
 
 
 def _fmt_int(value: float) -> str:
@@ -143,7 +156,24 @@ def plan_table(plan: Plan) -> str:
     lines.append("")
     lines.append("* rentrée  ! bascule (first day of a new state)  replicas: peak sum over components")
     lines.append("h@ceil: hours some component sits at its mandate ceiling")
+    lines.extend(shortfall_lines(plan_shortfalls(plan)))
     return "\n".join(lines)
+
+
+def shortfall_lines(items: Sequence[dict[str, Any]]) -> list[str]:
+    """Who falls short that day: users kept out at the peak, the clamp that caused it, the quotas applied."""
+    if not items:
+        return []
+    out = ["", "Short of capacity (users kept out at the peak; cause; admission quotas applied):"]
+    for s in items:
+        causes = ", ".join(sorted({f"{c['reason']} ({c['component']})" for c in s["causes"]})) or "closures only"
+        quotas = ", ".join(sorted({f"{q['profile']} {q['kind']}" for q in s["quotas"]})) or "none"
+        text = (
+            f"{s['plaque']} / {s['collectivite']}: {_fmt_int(s['peak_kept_out'])} at {s['at'][11:16]}; "
+            f"{causes}; quotas: {quotas}"
+        )
+        out.extend(textwrap.wrap(text, width=100, initial_indent="  ", subsequent_indent="      "))
+    return out
 
 
 def calendar_dict(day: str, places: Sequence[tuple[dict[str, str | None], dict[Level, DayInfo]]]) -> dict[str, Any]:

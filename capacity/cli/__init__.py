@@ -27,6 +27,7 @@ from capacity.cli import (  # noqa: E402,F401
     fit_cmd,
     forecast_cmd,
     plan_cmd,
+    policy_cmd,
     run_cmd,
     simulate_cmd,
     synth_cmd,

@@ -1,6 +1,29 @@
-"""Mandates: what each collectivité allows on the plaques it funds (floors, ceilings, budget...)."""
+"""Mandates: what each collectivité funds, guarantees, caps and pays on the plaques (floors, ceilings,
+budget, exceptions, shortfall policy), how they are read and checked, and how funders combine."""
 
-from capacity.mandates.loader import load_mandates
-from capacity.mandates.model import ComponentLimits, Funding, Mandate
+from capacity.mandates.loader import load_mandates, read_mandate
+from capacity.mandates.model import (
+    ComponentLimits,
+    ExamPeriod,
+    Funding,
+    MaintenanceWindow,
+    Mandate,
+    Quota,
+    ShortfallPolicy,
+    TimeRange,
+    Validity,
+)
 
-__all__ = ["ComponentLimits", "Funding", "Mandate", "load_mandates"]
+__all__ = [
+    "ComponentLimits",
+    "ExamPeriod",
+    "Funding",
+    "MaintenanceWindow",
+    "Mandate",
+    "Quota",
+    "ShortfallPolicy",
+    "TimeRange",
+    "Validity",
+    "load_mandates",
+    "read_mandate",
+]

@@ -1,0 +1,164 @@
+"""`capctl policy validate | explain | diff`: mandates as their authors see them, in French.
+
+validate: every problem of the policy files, with file:line:column, field, value found, what is
+          expected and an example (French by default, `--lang en`); exit 1 when anything is wrong.
+explain:  what one collectivité's mandate did to the plan of a day: hours at floor or ceiling, euros
+          spent, users kept out by quotas and why.
+diff:     how an edited mandate (or bundle) changes cost, capacity and shortfall over a period.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from capacity.cli import app
+from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
+
+policy_app = typer.Typer(
+    name="policy",
+    help="Check and explain the collectivités' mandates (policies/mandats/*.yaml).",
+    no_args_is_help=True,
+)
+app.add_typer(policy_app, name="policy")
+
+
+class Lang(StrEnum):
+    fr = "fr"
+    en = "en"
+
+
+StepOpt = Annotated[str, typer.Option("--step", help="slot length: 1h (default), 30m, 15m or 5m")]
+
+
+@policy_app.command()
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="policies folder, mandats folder or mandate files")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="language of the messages: fr or en")] = Lang.fr,
+    output: OutputOpt = Output.table,
+    policies: PoliciesOpt = None,
+) -> None:
+    """Check mandate files (structure, meaning, and against topology, prices and each other). Exit 1 if wrong."""
+    from capacity.mandates.problems import as_dict, render, summary
+    from capacity.policies import default_policies_dir, read_paths
+    from capacity.render import dump
+
+    bundle = read_paths(paths or [], policies or default_policies_dir())
+    problems = sorted(bundle.problems, key=lambda p: (p.path, p.line or 0, p.column or 0))
+    if output is Output.table:
+        for p in problems:
+            typer.echo(render(p, lang.value))
+            typer.echo("")
+        typer.echo(summary(problems, len(bundle.files), lang.value))
+    else:
+        data = {
+            "ok": bundle.ok,
+            "files": list(bundle.files),
+            "problems": [as_dict(p, lang.value) for p in problems],
+        }
+        typer.echo(dump(data, output.value))
+    if not bundle.ok:
+        raise typer.Exit(1)
+
+
+@policy_app.command()
+def explain(
+    collectivite: Annotated[str, typer.Option("--collectivite", help="mandate id, e.g. region-grand-est")],
+    date: Annotated[str, typer.Option("--date", help="day, YYYY-MM-DD")],
+    step: StepOpt = "1h",
+    output: OutputOpt = Output.table,
+    policies: PoliciesOpt = None,
+    events: EventsOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """What a collectivité's mandate did to the plan that day, in plain French."""
+    from capacity.budget import plan_month
+    from capacity.mandates.report import explain_dict
+    from capacity.mandates.words import explain_text
+    from capacity.policies import load_policies
+    from capacity.render import dump
+    from capacity.timegrid import parse_date, parse_step
+
+    day = parse_date(date)
+    step_s = parse_step(step)
+    pol = load_policies(policies)
+    mandate = pol.mandate(collectivite, day) if _in_force(pol, collectivite, day) else pol.mandate(collectivite)
+    calendar = load_calendar(events)
+    _check_day(calendar, day)
+    rates, pol = load_rates(pol, model)
+    month = plan_month(day, step_s, pol, calendar, rates)
+    data = explain_dict(mandate, month.day(day), month.budgets, pol.files)
+    typer.echo(explain_text(data) if output is Output.table else dump(data, output.value))
+
+
+@policy_app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="policies folder or mandate file before the change")],
+    new: Annotated[Path, typer.Argument(help="policies folder or mandate file after the change")],
+    date_from: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
+    date_to: Annotated[str, typer.Option("--to", help="last day, YYYY-MM-DD")],
+    step: StepOpt = "1h",
+    output: OutputOpt = Output.table,
+    policies: PoliciesOpt = None,
+    events: EventsOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """How a change of mandate changes cost, capacity and shortfall over a period, per collectivité."""
+    from capacity.errors import InputError
+    from capacity.mandates.report import diff_rows, period_totals
+    from capacity.mandates.words import diff_text
+    from capacity.planner import plan_range
+    from capacity.render import dump
+    from capacity.timegrid import parse_date, parse_step
+
+    first, last = parse_date(date_from), parse_date(date_to)
+    if last < first:
+        raise InputError(f"--to {last} is before --from {first}")
+    step_s = parse_step(step)
+    calendar = load_calendar(events)
+    for d in (first, last):
+        _check_day(calendar, d)
+    bundles = [load_rates(_bundle(p, policies), model) for p in (old, new)]
+    totals = [period_totals(list(plan_range(first, last, step_s, pol, calendar, rates))) for rates, pol in bundles]
+    data: dict[str, Any] = {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "old": str(old),
+        "new": str(new),
+        "old_sha256": bundles[0][1].sha256,
+        "new_sha256": bundles[1][1].sha256,
+        "collectivites": diff_rows(totals[0], totals[1]),
+    }
+    typer.echo(diff_text(data) if output is Output.table else dump(data, output.value))
+
+
+def _bundle(path: Path, root: Path | None) -> Any:
+    """A policies folder as is, or the default bundle with one mandate file swapped in."""
+    from capacity.errors import InputError
+    from capacity.mandates.problems import to_error
+    from capacity.policies import TOPOLOGY_FILE, default_policies_dir, read_bundle
+
+    if path.is_dir() and (path / TOPOLOGY_FILE).exists():
+        bundle = read_bundle(path)
+    elif path.is_file():
+        bundle = read_bundle(root or default_policies_dir(), [path])
+    else:
+        raise InputError(f"{path}: not a policies folder (with topology.yaml) nor a mandate file")
+    if bundle.policies is None:
+        raise to_error(bundle.problems)
+    return bundle.policies
+
+
+def _in_force(pol: Any, mandate_id: str, day: Any) -> bool:
+    return any(m.id == mandate_id and m.validity.contains(day) for m in pol.mandates)
+
+
+def _check_day(calendar: Any, day: Any) -> None:
+    from capacity.errors import InputError
+
+    first, last = calendar.supported_range
+    if not first <= day <= last:
+        raise InputError(f"date {day} is outside the supported range {first} to {last}")

@@ -1,0 +1,44 @@
+"""Fixtures for the mandate tests: the shipped calendar, prior and policies, and a small test bundle."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from capacity.calendar import SchoolCalendar
+from capacity.demand import UsageRates, default_rates
+from capacity.policies import Policies, load_policies
+
+REPO = Path(__file__).resolve().parents[2]
+CASES = Path(__file__).resolve().parent / "cases"
+BUNDLE = CASES / "bundle"
+
+
+@pytest.fixture(scope="session")
+def calendar() -> SchoolCalendar:
+    return SchoolCalendar.load()
+
+
+@pytest.fixture(scope="session")
+def rates() -> UsageRates:
+    return default_rates()
+
+
+@pytest.fixture(scope="session")
+def shipped() -> Policies:
+    return load_policies(REPO / "policies")
+
+
+@pytest.fixture(scope="session")
+def small() -> Policies:
+    return load_policies(BUNDLE)
+
+
+@pytest.fixture()
+def bundle_copy(tmp_path: Path) -> Path:
+    """A writable copy of the small test bundle, at tmp_path/bundle."""
+    dest = tmp_path / "bundle"
+    shutil.copytree(BUNDLE, dest)
+    return dest
