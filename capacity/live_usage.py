@@ -1,24 +1,23 @@
 """What the operator needs from live metrics: users connected now, per plaque, or None when unknown.
 
 The operator never scales down blind: a plaque whose recent usage cannot be read keeps its current
-replicas when they are higher than the plan. This module is the small interface the controller uses,
-with a Prometheus implementation (instant query, bearer token or basic auth, custom CA) that fails
-soft: any error makes every plaque "unknown" for this tick and is reported, never raised.
+replicas when they are higher than the plan. This module is the small interface the controller uses;
+its Prometheus implementation is an instant query through `capacity.metrics.source.PrometheusSource`
+(the same HTTP client, auth, TLS and error wording as `capctl fit`), with two operator-specific rules:
+credentials are re-read from their files at every query (secret rotation), and it fails soft — any
+error makes every plaque "unknown" for this tick and is reported, never raised.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
-import ssl
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
+
+from capacity.errors import CapctlError
 
 log = logging.getLogger("capctl.usage")
 
@@ -38,6 +37,8 @@ class LiveUsage(Protocol):
 
 @dataclass(frozen=True)
 class PrometheusAuth:
+    """Where the credentials live (files mounted from a Secret, re-read at every query)."""
+
     token_file: Path | None = None
     username_file: Path | None = None
     password_file: Path | None = None
@@ -45,7 +46,7 @@ class PrometheusAuth:
 
 
 class PrometheusUsage:
-    """Instant query against Prometheus' HTTP API; credentials are re-read each time (rotation)."""
+    """Instant query against Prometheus' HTTP API, one per tick, no retries (the next tick is one)."""
 
     def __init__(
         self, url: str, auth: PrometheusAuth = PrometheusAuth(), *, query: str = DEFAULT_QUERY, timeout_s: float = 5.0
@@ -55,7 +56,6 @@ class PrometheusUsage:
         self.query = query
         self.timeout_s = timeout_s
         self._error: str | None = None
-        self._ctx = ssl.create_default_context(cafile=str(auth.ca_file)) if auth.ca_file else None
 
     @property
     def last_error(self) -> str | None:
@@ -64,35 +64,27 @@ class PrometheusUsage:
     def active_users(self, plaques: Sequence[str], now: datetime) -> Mapping[str, float | None]:
         try:
             values = self._query(now)
-        except (OSError, ValueError, KeyError, TypeError) as exc:  # URLError and timeouts are OSErrors
-            self._error = f"Prometheus {self.url} unavailable: {type(exc).__name__}: {exc}"
+        except (CapctlError, OSError) as exc:  # DataSourceError from the source; unreadable credential files
+            self._error = f"Prometheus {self.url} unavailable: {exc}"
             log.warning("live usage unavailable", extra={"fields": {"error": self._error}})
             return dict.fromkeys(plaques)
         self._error = None
         return {p: values.get(p) for p in plaques}
 
     def _query(self, now: datetime) -> dict[str, float]:
-        params = urllib.parse.urlencode({"query": self.query, "time": f"{now.timestamp():.3f}"})
-        req = urllib.request.Request(f"{self.url}/api/v1/query?{params}", headers=self._headers())
-        with urllib.request.urlopen(req, timeout=self.timeout_s, context=self._ctx) as resp:
-            body = json.loads(resp.read())
-        if body.get("status") != "success":
-            raise ValueError(body.get("error") or "query failed")
-        out: dict[str, float] = {}
-        for sample in body["data"]["result"]:
-            plaque = sample["metric"].get("plaque")
-            if plaque is not None:
-                out[plaque] = float(sample["value"][1])
-        return out
+        from capacity.metrics.source import PrometheusAuth as Credentials
+        from capacity.metrics.source import PrometheusSource
 
-    def _headers(self) -> dict[str, str]:
         a = self.auth
-        if a.token_file:
-            return {"Authorization": "Bearer " + a.token_file.read_text().strip()}
-        if a.username_file and a.password_file:
-            pair = f"{a.username_file.read_text().strip()}:{a.password_file.read_text().strip()}"
-            return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
-        return {}
+        credentials = Credentials(
+            token=a.token_file.read_text().strip() if a.token_file else None,
+            username=a.username_file.read_text().strip() if a.username_file else None,
+            password=a.password_file.read_text().strip() if a.password_file else None,
+            ca_file=str(a.ca_file) if a.ca_file else None,
+        )
+        source = PrometheusSource(self.url, credentials, timeout_s=self.timeout_s, retries=0)
+        samples = source.query(self.query, int(now.timestamp()))
+        return {s.labels["plaque"]: s.value for s in samples if "plaque" in s.labels}
 
 
 __all__ = ["DEFAULT_QUERY", "LiveUsage", "PrometheusAuth", "PrometheusUsage"]
