@@ -1,16 +1,18 @@
 """Stream series to an OpenMetrics file that `promtool tsdb create-blocks-from openmetrics` accepts.
 
 Written for volume (millions of samples for two school years): one formatted string per sample, series
-of a family kept together (OpenMetrics forbids interleaving families), `# EOF` at the end.
+of a family kept together (OpenMetrics forbids interleaving families), `# EOF` at the end. Values are
+written with fixed `decimals` (fast, for synthetic history) or, with `decimals=None`, exactly (NaN and
+±Inf included), which is what the tests that backfill a real Prometheus need.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,10 +27,17 @@ class SampleSeries:
     name: str  # sample name; a counter's ends with `_total`
     kind: Kind
     labels: Mapping[str, str]
-    timestamps_s: npt.NDArray[np.int64]
-    values: npt.NDArray[np.float64]
-    decimals: int = 0
+    timestamps_s: npt.ArrayLike
+    values: npt.ArrayLike
+    decimals: int | None = 0  # None: exact values
     help_text: str = ""
+
+    def __post_init__(self) -> None:
+        n_t, n_v = len(np.atleast_1d(self.timestamps_s)), len(np.atleast_1d(self.values))
+        if n_t != n_v:
+            raise ValueError(f"{self.name}: {n_t} timestamps but {n_v} values")
+        if self.kind == "counter" and not self.name.endswith("_total"):
+            raise ValueError(f"counter {self.name!r} must end with _total (OpenMetrics sample name)")
 
     @property
     def family(self) -> str:
@@ -37,31 +46,61 @@ class SampleSeries:
 
 def write_openmetrics(series: Iterable[SampleSeries], path: Path) -> int:
     """Write every series to `path`; returns the number of samples written."""
-    families: dict[str, list[SampleSeries]] = {}
-    for s in series:
-        families.setdefault(s.family, []).append(s)
     count = 0
     with path.open("w", encoding="utf-8") as out:
-        for family, members in families.items():
-            help_text = next((m.help_text for m in members if m.help_text), "")
-            if help_text:
-                out.write(f"# HELP {family} {_escape(help_text)}\n")
-            out.write(f"# TYPE {family} {members[0].kind}\n")
-            for m in members:
-                count += _write_series(out, m)
-        out.write("# EOF\n")
+        for text, samples in _chunks(series):
+            out.write(text)
+            count += samples
     return count
 
 
-def _write_series(out: TextIO, s: SampleSeries) -> int:
+def render_openmetrics(series: Iterable[SampleSeries]) -> str:
+    """The whole exposition as one string (fine up to a few million samples)."""
+    return "".join(text for text, _ in _chunks(series))
+
+
+def _chunks(series: Iterable[SampleSeries]) -> Iterator[tuple[str, int]]:
+    """(text, samples in it): headers per family, then each member series as one string; `# EOF` last."""
+    families: dict[str, list[SampleSeries]] = {}
+    for s in series:
+        families.setdefault(s.family, []).append(s)
+    for family, members in families.items():
+        kinds = {m.kind for m in members}
+        if len(kinds) != 1:
+            raise ValueError(f"family {family!r} mixes kinds {sorted(kinds)}")
+        help_text = next((m.help_text for m in members if m.help_text), "")
+        if help_text:
+            yield f"# HELP {family} {_escape(help_text)}\n", 0
+        yield f"# TYPE {family} {members[0].kind}\n", 0
+        for m in members:
+            yield _series_text(m)
+    yield "# EOF\n", 0
+
+
+def _series_text(s: SampleSeries) -> tuple[str, int]:
     prefix = s.name + _labels(s.labels) + " "
-    fmt = f"{{:.{s.decimals}f}}"
-    lines = []
-    for t, v in zip(s.timestamps_s.tolist(), s.values.tolist(), strict=True):
-        text = "NaN" if math.isnan(v) else (str(round(v)) if s.decimals == 0 else fmt.format(v))
-        lines.append(f"{prefix}{text} {t}\n")
-    out.write("".join(lines))
-    return len(lines)
+    times = np.atleast_1d(np.asarray(s.timestamps_s))
+    if np.issubdtype(times.dtype, np.integer):
+        stamps = [str(t) for t in times.tolist()]
+    else:
+        stamps = [_number(float(t)) for t in times.tolist()]
+    raw = np.atleast_1d(s.values).astype(np.float64).tolist()
+    if s.decimals is None:
+        values = [_number(v) for v in raw]
+    else:
+        fmt = f"{{:.{s.decimals}f}}"
+        values = ["NaN" if math.isnan(v) else (str(round(v)) if s.decimals == 0 else fmt.format(v)) for v in raw]
+    return "".join(f"{prefix}{v} {t}\n" for v, t in zip(values, stamps, strict=True)), len(values)
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
 
 
 def _labels(labels: Mapping[str, str]) -> str:
