@@ -111,24 +111,24 @@ class LeaderElector:
         if holder != self.s.identity:
             new_spec["acquireTime"] = now
             new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + (1 if holder else 0)
-        body = {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": lease["metadata"],
-            "spec": new_spec,
-        }
         try:
-            stored = call(
-                self.api.replace_namespaced_lease,
-                self.s.name,
-                self.s.namespace,
-                body,
-                timeout_s=self.s.timeout_s,
-                content_type=JSON,
-            )
+            stored = self._replace(lease, new_spec)
         except Conflict:
             return False
         return self._won(stored, started, acquired=holder != self.s.identity)
+
+    def _replace(self, lease: Obj, spec: Obj) -> Obj:
+        """PUT the lease with `spec`, conditional on the resourceVersion it was read at (409 if it moved)."""
+        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": lease["metadata"], "spec": spec}
+        stored: Obj = call(
+            self.api.replace_namespaced_lease,
+            self.s.name,
+            self.s.namespace,
+            body,
+            timeout_s=self.s.timeout_s,
+            content_type=JSON,
+        )
+        return stored
 
     def _create(self, started: float) -> bool:
         now = micro_time(self.wall())
@@ -177,20 +177,7 @@ class LeaderElector:
             if spec.get("holderIdentity") != self.s.identity:
                 return
             spec.update(holderIdentity=None, leaseDurationSeconds=1, renewTime=micro_time(self.wall()))
-            body = {
-                "apiVersion": "coordination.k8s.io/v1",
-                "kind": "Lease",
-                "metadata": lease["metadata"],
-                "spec": spec,
-            }
-            call(
-                self.api.replace_namespaced_lease,
-                self.s.name,
-                self.s.namespace,
-                body,
-                timeout_s=self.s.timeout_s,
-                content_type=JSON,
-            )
+            self._replace(lease, spec)
             log.info("lease released", extra={"fields": {"identity": self.s.identity}})
         except KubeError as exc:
             log.warning("lease release failed; it will expire", extra={"fields": {"error": str(exc)}})
