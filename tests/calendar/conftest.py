@@ -8,9 +8,9 @@ from capacity.calendar import SchoolCalendar
 
 
 @pytest.fixture(scope="session")
-def cal() -> SchoolCalendar:
-    """The calendar as shipped: `holidays` base layer + capacity/calendar/events/*.yaml."""
-    return SchoolCalendar.load()
+def cal(calendar: SchoolCalendar) -> SchoolCalendar:
+    """The calendar as shipped (the suite-wide `calendar` fixture, under the name these tests use)."""
+    return calendar
 
 
 @pytest.fixture(scope="session")

@@ -16,11 +16,6 @@ V, F, W = DayState.VACANCES, DayState.FERIE, DayState.WEEKEND
 E, C, L = Level.ECOLE, Level.COLLEGE, Level.LYCEE
 
 
-@pytest.fixture(scope="module")
-def cal() -> SchoolCalendar:
-    return SchoolCalendar.load()
-
-
 def z(zone: str) -> Place:
     return Place(zone=zone)
 

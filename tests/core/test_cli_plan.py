@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support.cli import capctl
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def capctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "capacity", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=120
-    )
 
 
 def test_plan_json_has_the_documented_shape():

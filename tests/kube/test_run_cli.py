@@ -17,22 +17,16 @@ from capacity.demand import default_rates
 from capacity.planner import plan_day
 from capacity.policies import load_policies
 from tests.kube.conftest import HOME, HPA_MIN, POLICIES, REPO, hpa, seed
+from tests.support.cli import capctl as run_capctl
 from tests.support.fake_kube import FakeKube
 
 ZONES_B_C = ("grand-est", "seine-maritime", "occitanie")
 
 
 def capctl(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The real entry point, without the pod's environment leaking in from the machine running the tests."""
     env = {k: v for k, v in os.environ.items() if k not in ("POD_NAME", "POD_NAMESPACE", "KUBECONFIG")}
-    env["PYTHONPATH"] = str(REPO)
-    return subprocess.run(
-        [sys.executable, "-c", "from capacity.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=REPO,
-    )
+    return run_capctl(*args, env=env, timeout=timeout)
 
 
 def once(fake: FakeKube, tmp_path: Path, now: str) -> subprocess.CompletedProcess[str]:

@@ -7,23 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from capacity.calendar import SchoolCalendar
-from capacity.demand import UsageRates, default_rates
 from capacity.policies import Policies, load_policies
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).resolve().parent / "cases"
 BUNDLE = CASES / "bundle"
-
-
-@pytest.fixture(scope="session")
-def calendar() -> SchoolCalendar:
-    return SchoolCalendar.load()
-
-
-@pytest.fixture(scope="session")
-def rates() -> UsageRates:
-    return default_rates()
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -13,14 +11,9 @@ from typer.testing import CliRunner
 
 from capacity.cli import app
 from tests.mandates.conftest import BUNDLE, REPO
+from tests.support.cli import capctl
 
 runner = CliRunner()
-
-
-def capctl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "capacity", *args], capture_output=True, text=True, cwd=REPO, timeout=120
-    )
 
 
 def test_the_shipped_mandates_are_all_valid():

@@ -16,7 +16,7 @@ from capacity.metrics.components import ComponentFit
 from capacity.model_file import Model, PlaqueFit, load_model, save_model
 from capacity.planner import plan_day
 from capacity.reload import ConfigSource
-from tests.metrics.conftest import assert_one_line_error, capctl
+from tests.support.cli import assert_one_line_error, capctl
 
 
 def a_model() -> Model:

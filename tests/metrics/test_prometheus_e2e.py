@@ -23,8 +23,8 @@ from capacity.metrics.queries import QueryConfig
 from capacity.metrics.source import PrometheusSource
 from capacity.metrics.synth import SynthOptions, generate
 from capacity.model_file import load_model
-from tests.metrics.conftest import assert_one_line_error, capctl
 from tests.metrics.stub_server import Behaviour, stub_server
+from tests.support.cli import assert_one_line_error, capctl
 from tests.support.prometheus import unused_url
 
 pytestmark = pytest.mark.prometheus

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from capacity.metrics.synth import SynthOptions, generate
-from tests.metrics.conftest import assert_one_line_error, capctl
+from tests.support.cli import assert_one_line_error, capctl
 
 
 @pytest.fixture(scope="module")

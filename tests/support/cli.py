@@ -1,33 +1,24 @@
-"""Fixtures for the metrics tests: shipped calendar and policies, and the `capctl` entry point."""
+"""Run the real `capctl` entry point as a user does, and check the one-line error contract."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-
-import pytest
-
-from capacity.calendar import SchoolCalendar
-from capacity.policies import Policies, load_policies
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def calendar() -> SchoolCalendar:
-    return SchoolCalendar.load()
-
-
-@pytest.fixture(scope="session")
-def policies() -> Policies:
-    return load_policies()
-
-
-def capctl(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the real entry point (`python -m capacity`), as a user does."""
+def capctl(*args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m capacity ARGS` from the repository root; output captured as text."""
     return subprocess.run(
-        [sys.executable, "-m", "capacity", *args], capture_output=True, text=True, cwd=REPO, timeout=timeout
+        [sys.executable, "-m", "capacity", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=None if env is None else dict(env),
+        timeout=timeout,
     )
 
 
