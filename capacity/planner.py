@@ -151,6 +151,15 @@ def segment_infos(calendar: Calendar, plaque: Plaque, day: date) -> tuple[DayInf
     return tuple(calendar.day(day, Place(departement=s.departement), s.level) for s in plaque.segments)
 
 
+def check_supported(calendar: Calendar, *days: date) -> date:
+    """Refuse days the calendar cannot answer for, naming the range; returns the range's last day."""
+    first, last = calendar.supported_range
+    for d in days:
+        if not first <= d <= last:
+            raise InputError(f"date {d} is outside the supported range {first} to {last}")
+    return last
+
+
 def plan_day(
     day: date,
     step_s: int,
@@ -168,9 +177,7 @@ def plan_day(
     month's plan (cached per month); pass {} to plan without budgets.
     """
     plaques = [policies.topology.plaque(p) for p in plaque_ids] if plaque_ids else list(policies.topology.plaques)
-    first, last = calendar.supported_range
-    if not first <= day <= last:
-        raise InputError(f"date {day} is outside the supported range {first} to {last}")
+    last = check_supported(calendar, day)
     if budget is None:
         from capacity.budget import month_budget_levels
 
@@ -202,10 +209,7 @@ def plan_range(
     """
     from capacity.budget import plan_month
 
-    first, last = calendar.supported_range
-    for d in (first_day, last_day):
-        if not first <= d <= last:
-            raise InputError(f"date {d} is outside the supported range {first} to {last}")
+    check_supported(calendar, first_day, last_day)
     month = first_day.replace(day=1)
     while month <= last_day:
         planned = plan_month(month, step_s, policies, calendar, rates, plaque_ids)

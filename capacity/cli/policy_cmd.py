@@ -78,6 +78,7 @@ def explain(
     from capacity.budget import plan_month
     from capacity.mandates.report import explain_dict
     from capacity.mandates.words import explain_text
+    from capacity.planner import check_supported
     from capacity.policies import load_policies
     from capacity.render import dump
     from capacity.timegrid import parse_date, parse_step
@@ -87,7 +88,7 @@ def explain(
     pol = load_policies(policies)
     mandate = pol.mandate(collectivite, day) if _in_force(pol, collectivite, day) else pol.mandate(collectivite)
     calendar = load_calendar(events)
-    _check_day(calendar, day)
+    check_supported(calendar, day)
     rates, pol = load_rates(pol, model)
     month = plan_month(day, step_s, pol, calendar, rates)
     data = explain_dict(mandate, month.day(day), month.budgets, pol.files)
@@ -110,7 +111,7 @@ def diff(
     from capacity.errors import InputError
     from capacity.mandates.report import diff_rows, period_totals
     from capacity.mandates.words import diff_text
-    from capacity.planner import plan_range
+    from capacity.planner import check_supported, plan_range
     from capacity.render import dump
     from capacity.timegrid import parse_date, parse_step
 
@@ -119,8 +120,7 @@ def diff(
         raise InputError(f"--to {last} is before --from {first}")
     step_s = parse_step(step)
     calendar = load_calendar(events)
-    for d in (first, last):
-        _check_day(calendar, d)
+    check_supported(calendar, first, last)
     bundles = [load_rates(_bundle(p, policies), model) for p in (old, new)]
     totals = [period_totals(list(plan_range(first, last, step_s, pol, calendar, rates))) for rates, pol in bundles]
     data: dict[str, Any] = {
@@ -154,11 +154,3 @@ def _bundle(path: Path, root: Path | None) -> Any:
 
 def _in_force(pol: Any, mandate_id: str, day: Any) -> bool:
     return any(m.id == mandate_id and m.validity.contains(day) for m in pol.mandates)
-
-
-def _check_day(calendar: Any, day: Any) -> None:
-    from capacity.errors import InputError
-
-    first, last = calendar.supported_range
-    if not first <= day <= last:
-        raise InputError(f"date {day} is outside the supported range {first} to {last}")
