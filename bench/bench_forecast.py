@@ -36,11 +36,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from capacity.calendar import SchoolCalendar  # noqa: E402
-from capacity.demand import default_rates  # noqa: E402
-from capacity.metrics.backtest import BacktestOptions, run_backtest  # noqa: E402
-from capacity.metrics.pipeline import Prepared, prepare  # noqa: E402
-from capacity.metrics.synth import SynthOptions, generate  # noqa: E402
-from capacity.policies import load_policies  # noqa: E402
+from capacity.learning.backtest import BacktestOptions, run_backtest  # noqa: E402
+from capacity.learning.pipeline import Prepared, prepare  # noqa: E402
+from capacity.learning.synth import SynthOptions, generate  # noqa: E402
+from capacity.planning.demand import default_rates  # noqa: E402
+from capacity.policy.bundle import load_policies  # noqa: E402
 
 HISTORY_FROM, EVAL_FROM, EVAL_TO = date(2019, 9, 2), date(2020, 9, 1), date(2021, 7, 6)
 HORIZON = 7

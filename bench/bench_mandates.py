@@ -27,10 +27,10 @@ def cold(*args: str, n: int = 5) -> float:
 
 
 def month(step_s: int, n: int = 5) -> float:
-    from capacity.budget import plan_month
     from capacity.calendar import SchoolCalendar
-    from capacity.demand import default_rates
-    from capacity.policies import load_policies
+    from capacity.planning.budget import plan_month
+    from capacity.planning.demand import default_rates
+    from capacity.policy.bundle import load_policies
 
     policies, calendar, rates = load_policies(), SchoolCalendar.load(), default_rates()
     plan_month(date(2021, 3, 1), step_s, policies, calendar, rates)  # warm the calendar's base layers

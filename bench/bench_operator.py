@@ -27,15 +27,15 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from capacity.controller import Controller  # noqa: E402
-from capacity.kube.api import KubeClients, KubeSettings  # noqa: E402
-from capacity.kube.decide import Mode  # noqa: E402
-from capacity.kube.lease import LeaderElector, LeaseSettings  # noqa: E402
-from capacity.kube.state import StateStore  # noqa: E402
-from capacity.ops_metrics import OpsMetrics  # noqa: E402
-from capacity.policies import load_policies  # noqa: E402
-from capacity.reload import ConfigSource  # noqa: E402
-from capacity.timegrid import PARIS  # noqa: E402
+from capacity.common.timegrid import PARIS  # noqa: E402
+from capacity.operator.controller import Controller  # noqa: E402
+from capacity.operator.decide import Mode  # noqa: E402
+from capacity.operator.kube.api import KubeClients, KubeSettings  # noqa: E402
+from capacity.operator.kube.lease import LeaderElector, LeaseSettings  # noqa: E402
+from capacity.operator.kube.state import StateStore  # noqa: E402
+from capacity.operator.ops_metrics import OpsMetrics  # noqa: E402
+from capacity.operator.reload import ConfigSource  # noqa: E402
+from capacity.policy.bundle import load_policies  # noqa: E402
 
 HOME = "capctl-system"
 COPIES = 10  # 5 shipped plaques × 10 = 50

@@ -33,9 +33,9 @@ def cold_runs(n: int = 5) -> list[float]:
 
 def school_year() -> tuple[float, int]:
     from capacity.calendar import SchoolCalendar
-    from capacity.demand import default_rates
-    from capacity.planner import plan_range
-    from capacity.policies import load_policies
+    from capacity.planning.demand import default_rates
+    from capacity.planning.plans import plan_range
+    from capacity.policy.bundle import load_policies
 
     policies, calendar, rates = load_policies(), SchoolCalendar.load(), default_rates()
     t0 = time.perf_counter()

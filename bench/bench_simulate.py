@@ -17,11 +17,11 @@ import time
 from datetime import date
 
 from capacity.calendar import SchoolCalendar
-from capacity.demand import default_rates
-from capacity.metrics.backtest import rolling_rates
-from capacity.metrics.pipeline import fit_model, prepare
-from capacity.metrics.synth import SynthOptions, generate
-from capacity.policies import load_policies
+from capacity.learning.backtest import rolling_rates
+from capacity.learning.pipeline import fit_model, prepare
+from capacity.learning.synth import SynthOptions, generate
+from capacity.planning.demand import default_rates
+from capacity.policy.bundle import load_policies
 from capacity.simulate.report import report_table
 from capacity.simulate.run import SWEEP_S, simulate, sweep
 from capacity.simulate.scenario import Rates, RatesByDay, build

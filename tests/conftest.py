@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from capacity.calendar import SchoolCalendar
-from capacity.demand import UsageRates, default_rates
-from capacity.policies import Policies, load_policies
+from capacity.planning.demand import UsageRates, default_rates
+from capacity.policy.bundle import Policies, load_policies
 
 pytest_plugins = ["tests.support.prometheus"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from capacity.demand import default_rates
-from capacity.errors import ConfigError
-from capacity.reload import ConfigSource, load_model, load_settings
+from capacity.common.errors import ConfigError
+from capacity.operator.reload import ConfigSource, load_model, load_settings
+from capacity.planning.demand import default_rates
 
 REPO = Path(__file__).resolve().parents[1]
 POLICIES = REPO / "policies"
@@ -74,7 +74,7 @@ def test_a_broken_file_at_start_up_is_fatal(policies: Path) -> None:
 
 
 def test_a_model_file_in_the_rates_spec_format_loads(tmp_path: Path) -> None:
-    spec = (REPO / "capacity" / "data" / "default_rates.yaml").read_text()
+    spec = (REPO / "capacity" / "planning" / "data" / "default_rates.yaml").read_text()
     assert "relative_error: {ordinary: 0.12, event: 0.3}" in spec
     model = tmp_path / "model.yaml"
     model.write_text(spec.replace("relative_error: {ordinary: 0.12, event: 0.3}", "relative_error: {ordinary: 0.2}"))

@@ -39,7 +39,7 @@ from capacity.calendar.base import (
 from capacity.calendar.overlays import Event, load_events
 from capacity.calendar.places import departements_of_place, resolve_place
 from capacity.calendar.types import CLASS_STATES, STATE_INDEX, DayInfo, DayState, Level, Place
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 _STATES: tuple[DayState, ...] = tuple(sorted(DayState, key=STATE_INDEX.__getitem__))
 _CLASS_CODES = np.array(sorted(STATE_INDEX[s] for s in CLASS_STATES), dtype=np.int8)

@@ -54,7 +54,7 @@ from capacity.calendar.places import (
     normalise,
 )
 from capacity.calendar.types import CLASS_STATES, DayState, Level
-from capacity.errors import ConfigError, InputError
+from capacity.common.errors import ConfigError, InputError
 
 EVENT_FIELDS = ("id", "name", "from", "to", "state", "scope", "replaces", "weekdays", "source", "confidence")
 SCOPE_FIELDS = ("zones", "academies", "departements", "levels")

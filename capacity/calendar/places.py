@@ -20,7 +20,7 @@ from datetime import date
 from functools import lru_cache
 
 from capacity.calendar.types import Place
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 ZONES: tuple[str, ...] = ("A", "B", "C")
 #: Day the académie de Normandie replaced Caen and Rouen.

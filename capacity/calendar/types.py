@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
 
 class Level(StrEnum):
@@ -66,3 +67,12 @@ class DayInfo:
     @property
     def has_class(self) -> bool:
         return self.state in CLASS_STATES
+
+
+class Calendar(Protocol):
+    """What the planner, the learner and the simulator need of a calendar (capacity.calendar.SchoolCalendar)."""
+
+    @property
+    def supported_range(self) -> tuple[date, date]: ...
+
+    def day(self, d: date, place: Place, level: Level) -> DayInfo: ...

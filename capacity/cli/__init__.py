@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from capacity.errors import CapctlError
+from capacity.common.errors import CapctlError
 
 app = typer.Typer(
     name="capctl",

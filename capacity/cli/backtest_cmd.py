@@ -22,10 +22,10 @@ from capacity.cli.prom_opts import (
     make_source,
     progress,
 )
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
-    from capacity.metrics.backtest import Backtest
+    from capacity.learning.backtest import Backtest
 
 
 @app.command()
@@ -58,15 +58,15 @@ def backtest(
     """
     from datetime import timedelta
 
-    from capacity.demand import default_rates
-    from capacity.metrics.backtest import BacktestOptions, run_backtest
-    from capacity.metrics.history import fetch_history
-    from capacity.metrics.pipeline import prepare
-    from capacity.metrics.queries import load_queries
-    from capacity.metrics.window import parse_days
-    from capacity.policies import load_policies
-    from capacity.render import dump
-    from capacity.timegrid import parse_date, parse_step
+    from capacity.common.timegrid import parse_date, parse_step
+    from capacity.learning.backtest import BacktestOptions, run_backtest
+    from capacity.learning.history import fetch_history
+    from capacity.learning.pipeline import prepare
+    from capacity.learning.queries import load_queries
+    from capacity.learning.window import parse_days
+    from capacity.planning.demand import default_rates
+    from capacity.policy.bundle import load_policies
+    from capacity.present.tables import dump
 
     if not prometheus_url:
         raise InputError("--prometheus-url is required: actual peaks come from your Prometheus")
@@ -81,7 +81,7 @@ def backtest(
         calendar.check_supported(d)
     fixed = None
     if model is not None:
-        from capacity.model_file import load_model
+        from capacity.learning.model_file import load_model
 
         loaded = load_model(model)
         first_cutoff = first - timedelta(days=options.horizon_days)
@@ -120,7 +120,7 @@ def backtest(
         bar.update("forecasting", 1, 1)
     data = backtest_dict(result, first.isoformat(), last.isoformat(), list(hist.notes))
     if plot is not None:
-        from capacity.metrics.plot import plot_backtest
+        from capacity.present.backtest_plot import plot_backtest
 
         plot_backtest(result.days, plot, f"capctl backtest {first} to {last}, horizon {options.horizon_days} d")
     typer.echo(backtest_table(data) if output is Output.table else dump(data, output.value))
@@ -129,7 +129,7 @@ def backtest(
 
 
 def backtest_dict(result: Backtest, first: str, last: str, notes: list[str]) -> dict[str, Any]:
-    from capacity.metrics.backtest import per_plaque, summarize
+    from capacity.learning.backtest import per_plaque, summarize
 
     summary = {
         "from": first,

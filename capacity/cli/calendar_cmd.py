@@ -21,9 +21,9 @@ def calendar(
 ) -> None:
     """Day state (presentiel, hybride, distanciel, vacances, ferie, weekend) per level, with reasons."""
     from capacity.calendar import Level, Place, resolve_place
-    from capacity.errors import InputError
-    from capacity.render import calendar_dict, calendar_table, dump
-    from capacity.timegrid import parse_date
+    from capacity.common.errors import InputError
+    from capacity.common.timegrid import parse_date
+    from capacity.present.tables import calendar_dict, calendar_table, dump
 
     day = parse_date(date)
     given = [x for x in (zone, academie, departement) if x is not None]

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from capacity.calendar import SchoolCalendar
-    from capacity.demand import UsageRates
-    from capacity.policies import Policies
+    from capacity.planning.demand import UsageRates
+    from capacity.policy.bundle import Policies
 
     RatesInput = UsageRates | Mapping[str, UsageRates]
 
@@ -67,10 +67,10 @@ def load_rates(policies: Policies, model: Path | None = None) -> tuple[RatesInpu
     requests per user and capacity per replica of each component.
     """
     if model is None:
-        from capacity.demand import default_rates
+        from capacity.planning.demand import default_rates
 
         return default_rates(), policies
-    from capacity.model_file import load_model
+    from capacity.learning.model_file import load_model
 
     fitted = load_model(model)
     return fitted.rates_by_plaque([p.id for p in policies.topology.plaques]), fitted.apply(policies)

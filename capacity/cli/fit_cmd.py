@@ -22,18 +22,18 @@ from capacity.cli.prom_opts import (
     make_source,
     progress,
 )
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
     from datetime import date
 
     from capacity.calendar import SchoolCalendar
     from capacity.cli.prom_opts import Progress
-    from capacity.metrics.history import History
-    from capacity.metrics.queries import QueryConfig
-    from capacity.metrics.source import MetricsSource
-    from capacity.model_file import Model
-    from capacity.topology import Plaque
+    from capacity.learning.history import History
+    from capacity.learning.model_file import Model
+    from capacity.learning.queries import QueryConfig
+    from capacity.learning.source import MetricsSource
+    from capacity.policy.topology import Plaque
 
 
 @app.command()
@@ -56,11 +56,11 @@ def fit(
     events: EventsOpt = None,
 ) -> None:
     """Fit usage rates (shared by all plaques), plaque levels and component capacity; write the model."""
-    from capacity.metrics.queries import load_queries
-    from capacity.model_file import save_model
-    from capacity.policies import load_policies
-    from capacity.render import dump
-    from capacity.timegrid import parse_date, parse_step
+    from capacity.common.timegrid import parse_date, parse_step
+    from capacity.learning.model_file import save_model
+    from capacity.learning.queries import load_queries
+    from capacity.policy.bundle import load_policies
+    from capacity.present.tables import dump
 
     if not prometheus_url:
         raise InputError("--prometheus-url is required: the Prometheus that holds your ENT metrics")
@@ -110,9 +110,9 @@ def fit_from_source(
     """Fetch, prepare and fit (shared with `forecast --prometheus-url`)."""
     from datetime import timedelta
 
-    from capacity.demand import default_rates
-    from capacity.metrics.history import fetch_history
-    from capacity.metrics.pipeline import COMPONENT_DAYS, fit_model, fit_report, prepare
+    from capacity.learning.history import fetch_history
+    from capacity.learning.pipeline import COMPONENT_DAYS, fit_model, fit_report, prepare
+    from capacity.planning.demand import default_rates
 
     history: History = fetch_history(
         source,

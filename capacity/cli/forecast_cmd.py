@@ -20,11 +20,11 @@ from capacity.cli.prom_opts import (
     make_source,
     progress,
 )
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
-    from capacity.demand import DayForecast
-    from capacity.topology import Plaque
+    from capacity.planning.demand import DayForecast
+    from capacity.policy.topology import Plaque
 
 
 @app.command()
@@ -54,13 +54,13 @@ def forecast(
     from datetime import datetime
 
     from capacity.cli.fit_cmd import fit_from_source
-    from capacity.metrics.pipeline import forecast as forecast_days
-    from capacity.metrics.pipeline import history_window
-    from capacity.metrics.queries import load_queries
-    from capacity.metrics.window import parse_days
-    from capacity.policies import load_policies
-    from capacity.render import dump
-    from capacity.timegrid import PARIS, parse_date, parse_step
+    from capacity.common.timegrid import PARIS, parse_date, parse_step
+    from capacity.learning.pipeline import forecast as forecast_days
+    from capacity.learning.pipeline import history_window
+    from capacity.learning.queries import load_queries
+    from capacity.learning.window import parse_days
+    from capacity.policy.bundle import load_policies
+    from capacity.present.tables import dump
 
     if model is not None and prometheus_url:
         raise InputError("give --model or --prometheus-url, not both")
@@ -93,13 +93,13 @@ def forecast(
         notes = list(fitted.notes)
         rates = fitted.rates_by_plaque([p.id for p in plaques])
     elif model is not None:
-        from capacity.model_file import load_model
+        from capacity.learning.model_file import load_model
 
         loaded = load_model(model)
         notes = [f"{p}: {f.note}" for p, f in loaded.plaques.items() if f.note]
         rates = loaded.rates_by_plaque([p.id for p in plaques])
     else:
-        from capacity.demand import default_rates
+        from capacity.planning.demand import default_rates
 
         rates = dict.fromkeys((p.id for p in plaques), default_rates())
     days = forecast_days(rates, calendar, plaques, day, step_s)
@@ -110,7 +110,7 @@ def forecast(
 def forecast_dict(
     day: str, step_s: int, plaques: list[Plaque], days: list[DayForecast], source: str, notes: list[str]
 ) -> dict[str, Any]:
-    from capacity.render import forecast_level_states
+    from capacity.present.tables import forecast_level_states
 
     out = []
     for plaque, f in zip(plaques, days, strict=True):

@@ -23,10 +23,10 @@ def plan(
     model: ModelOpt = None,
 ) -> None:
     """Plan replicas per component and slot for one day, with the reason for every number."""
-    from capacity.planner import plan_day
-    from capacity.policies import load_policies
-    from capacity.render import dump, plan_dict, plan_table
-    from capacity.timegrid import parse_date, parse_step
+    from capacity.common.timegrid import parse_date, parse_step
+    from capacity.planning.plans import plan_day
+    from capacity.policy.bundle import load_policies
+    from capacity.present.tables import dump, plan_dict, plan_table
 
     day = parse_date(date)
     step_s = parse_step(step)
@@ -38,7 +38,7 @@ def plan(
     rates, pol = load_rates(pol, model)
     result = plan_day(day, step_s, pol, calendar, rates, plaque)
     if plot is not None:
-        from capacity.plot import plot_plan
+        from capacity.present.plan_plot import plot_plan
 
         plot_plan(result, plot)
     if output is Output.table:

@@ -42,9 +42,9 @@ def validate(
     policies: PoliciesOpt = None,
 ) -> None:
     """Check mandate files (structure, meaning, and against topology, prices and each other). Exit 1 if wrong."""
-    from capacity.mandates.problems import as_dict, render, summary
-    from capacity.policies import default_policies_dir, read_paths
-    from capacity.render import dump
+    from capacity.policy.bundle import default_policies_dir, read_paths
+    from capacity.policy.mandates.problems import as_dict, render, summary
+    from capacity.present.tables import dump
 
     bundle = read_paths(paths or [], policies or default_policies_dir())
     problems = sorted(bundle.problems, key=lambda p: (p.path, p.line or 0, p.column or 0))
@@ -75,13 +75,13 @@ def explain(
     model: ModelOpt = None,
 ) -> None:
     """What a collectivité's mandate did to the plan that day, in plain French."""
-    from capacity.budget import plan_month
-    from capacity.mandates.report import explain_dict
-    from capacity.mandates.words import explain_text
-    from capacity.planner import check_supported
-    from capacity.policies import load_policies
-    from capacity.render import dump
-    from capacity.timegrid import parse_date, parse_step
+    from capacity.common.timegrid import parse_date, parse_step
+    from capacity.planning.budget import plan_month
+    from capacity.planning.kernel import check_supported
+    from capacity.planning.report import explain_dict
+    from capacity.policy.bundle import load_policies
+    from capacity.policy.mandates.words import explain_text
+    from capacity.present.tables import dump
 
     day = parse_date(date)
     step_s = parse_step(step)
@@ -108,12 +108,13 @@ def diff(
     model: ModelOpt = None,
 ) -> None:
     """How a change of mandate changes cost, capacity and shortfall over a period, per collectivité."""
-    from capacity.errors import InputError
-    from capacity.mandates.report import diff_rows, period_totals
-    from capacity.mandates.words import diff_text
-    from capacity.planner import check_supported, plan_range
-    from capacity.render import dump
-    from capacity.timegrid import parse_date, parse_step
+    from capacity.common.errors import InputError
+    from capacity.common.timegrid import parse_date, parse_step
+    from capacity.planning.kernel import check_supported
+    from capacity.planning.plans import plan_range
+    from capacity.planning.report import diff_rows, period_totals
+    from capacity.policy.mandates.words import diff_text
+    from capacity.present.tables import dump
 
     first, last = parse_date(date_from), parse_date(date_to)
     if last < first:
@@ -137,9 +138,9 @@ def diff(
 
 def _bundle(path: Path, root: Path | None) -> Any:
     """A policies folder as is, or the default bundle with one mandate file swapped in."""
-    from capacity.errors import InputError
-    from capacity.mandates.problems import to_error
-    from capacity.policies import TOPOLOGY_FILE, default_policies_dir, read_bundle
+    from capacity.common.errors import InputError
+    from capacity.policy.bundle import TOPOLOGY_FILE, default_policies_dir, read_bundle
+    from capacity.policy.mandates.problems import to_error
 
     if path.is_dir() and (path / TOPOLOGY_FILE).exists():
         bundle = read_bundle(path)

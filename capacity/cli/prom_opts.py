@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
-    from capacity.metrics.source import PrometheusSource
+    from capacity.learning.source import PrometheusSource
 
 ENV_TOKEN = "CAPCTL_PROMETHEUS_TOKEN"
 
@@ -48,8 +48,8 @@ def make_source(
     timeout: str,
 ) -> PrometheusSource:
     """A Prometheus source from the command-line options (files read once, here)."""
-    from capacity.metrics.source import PrometheusAuth, PrometheusSource
-    from capacity.metrics.window import parse_duration_s
+    from capacity.learning.source import PrometheusAuth, PrometheusSource
+    from capacity.learning.window import parse_duration_s
 
     token = _read(token_file) if token_file else os.environ.get(ENV_TOKEN) or None
     if (username_file is None) != (password_file is None):

@@ -16,7 +16,7 @@ from capacity.cli.common import EventsOpt, PoliciesOpt
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from capacity.controller import TickReport
+    from capacity.operator.controller import TickReport
 
 
 class ModeOpt(StrEnum):
@@ -62,19 +62,19 @@ def run(
     import time
     from datetime import datetime
 
-    from capacity.controller import Controller
-    from capacity.errors import InputError
-    from capacity.kube.api import KubeClients, KubeSettings
-    from capacity.kube.decide import Mode
-    from capacity.kube.lease import LeaderElector, LeaseSettings
-    from capacity.kube.state import StateStore
-    from capacity.live_usage import PrometheusAuth, PrometheusUsage
-    from capacity.logs import setup_logging
-    from capacity.ops_metrics import Health, OpsMetrics, serve
-    from capacity.policies import default_policies_dir
-    from capacity.reload import ConfigSource
-    from capacity.runner import Runner
-    from capacity.timegrid import PARIS
+    from capacity.common.errors import InputError
+    from capacity.common.timegrid import PARIS
+    from capacity.operator.controller import Controller
+    from capacity.operator.decide import Mode
+    from capacity.operator.kube.api import KubeClients, KubeSettings
+    from capacity.operator.kube.lease import LeaderElector, LeaseSettings
+    from capacity.operator.kube.state import StateStore
+    from capacity.operator.live_usage import PrometheusAuth, PrometheusUsage
+    from capacity.operator.logs import setup_logging
+    from capacity.operator.ops_metrics import Health, OpsMetrics, serve
+    from capacity.operator.reload import ConfigSource
+    from capacity.operator.runner import Runner
+    from capacity.policy.bundle import default_policies_dir
 
     setup_logging(log_format.value)
     start = _parse_now(now) if now else None
@@ -162,7 +162,7 @@ def run(
 def _parse_now(text: str) -> datetime:
     from datetime import datetime
 
-    from capacity.errors import InputError
+    from capacity.common.errors import InputError
 
     try:
         moment = datetime.fromisoformat(text.strip())

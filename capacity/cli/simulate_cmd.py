@@ -21,7 +21,7 @@ from capacity.cli.prom_opts import (
     make_source,
     progress,
 )
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 
 @app.command()
@@ -53,9 +53,10 @@ def simulate(
     prometheus_timeout: TimeoutOpt = "30s",
 ) -> None:
     """Replay demand through hpa, cron, static, capctl and oracle with the same capacity model and delay."""
-    from capacity.metrics.window import days_between, parse_duration_s
-    from capacity.policies import load_policies
-    from capacity.render import dump
+    from capacity.common.timegrid import parse_date
+    from capacity.learning.window import days_between, parse_duration_s
+    from capacity.policy.bundle import load_policies
+    from capacity.present.tables import dump
     from capacity.simulate.delay import delay_steps
     from capacity.simulate.metrics import Prices
     from capacity.simulate.report import report_dict, report_table
@@ -63,7 +64,6 @@ def simulate(
     from capacity.simulate.run import sweep as run_sweep
     from capacity.simulate.scenario import Scenario, build
     from capacity.simulate.trace import DemandTrace, history_trace, synth_trace
-    from capacity.timegrid import parse_date
 
     if synth == (prometheus_url is not None):
         raise InputError("give exactly one demand source: --synth or --prometheus-url URL")
@@ -89,8 +89,8 @@ def simulate(
             trace = synth_trace(calendar, plaques, first, last, step_s, seed)
             bar.update("demand", 1, 1)
         else:
-            from capacity.metrics.history import fetch_history
-            from capacity.metrics.queries import load_queries
+            from capacity.learning.history import fetch_history
+            from capacity.learning.queries import load_queries
 
             assert prometheus_url is not None
             source = make_source(
@@ -146,7 +146,7 @@ def simulate(
     else:
         typer.echo(dump(report_dict(meta, results, points), output.value))
     if plot is not None:
-        from capacity.simulate.plot import plot_replay
+        from capacity.present.simulate_plot import plot_replay
 
         title = f"capctl simulate {first} to {last}, start-up {startup_s // 60} min"
         plot_replay(plot, scenario, results, desired, startup_s // step_s, FOCUS_DAYS, title)

@@ -32,10 +32,10 @@ def synth(
 
     Load it into Prometheus with `promtool tsdb create-blocks-from openmetrics FILE DATA_DIR`.
     """
-    from capacity.metrics.openmetrics import write_openmetrics
-    from capacity.metrics.synth import SynthOptions, generate
-    from capacity.policies import load_policies
-    from capacity.timegrid import parse_date, parse_step
+    from capacity.common.timegrid import parse_date, parse_step
+    from capacity.learning.openmetrics import write_openmetrics
+    from capacity.learning.synth import SynthOptions, generate
+    from capacity.policy.bundle import load_policies
 
     first, last = parse_date(date_from), parse_date(date_to)
     options = SynthOptions(
@@ -54,7 +54,7 @@ def synth(
     try:
         samples = write_openmetrics(series, out)
     except OSError as exc:
-        from capacity.errors import InputError
+        from capacity.common.errors import InputError
 
         raise InputError(f"cannot write {out}: {exc.strerror}") from None
     typer.echo(

@@ -1,8 +1,8 @@
 """`capctl`: the operator's forecast floor (its own decision code) with a faithful HPA reacting above it.
 
-The floor is what `capacity.kube.decide.replay` sets at each operator tick (one per planner slot: the
+The floor is what `capacity.operator.decide.replay` sets at each operator tick (one per planner slot: the
 plan only changes at slot boundaries) from the planner's replicas read over [now, now + lead time +
-anticipation] — the semantics of `capacity.kube.lookahead.window`, vectorised here over a season and
+anticipation] — the semantics of `capacity.operator.lookahead.window`, vectorised here over a season and
 checked against it in the tests — with the users connected at that tick as the observed need.
 """
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
-from capacity.kube.decide import DecideSettings, replay
+from capacity.operator.decide import DecideSettings, replay
 
 IntArray = npt.NDArray[np.int64]
 

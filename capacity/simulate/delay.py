@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 IntArray = npt.NDArray[np.int64]
 

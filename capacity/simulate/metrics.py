@@ -15,9 +15,9 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
+from capacity.policy.sizing import users_served
 from capacity.simulate.delay import ready_replicas
 from capacity.simulate.scenario import Scenario
-from capacity.sizing import users_served
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

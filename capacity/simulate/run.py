@@ -9,6 +9,8 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
+from capacity.policy.sizing import users_served
+from capacity.policy.topology import Component
 from capacity.simulate import hpa
 from capacity.simulate.cron import cron_floor
 from capacity.simulate.delay import delay_steps
@@ -16,8 +18,6 @@ from capacity.simulate.metrics import Prices, StrategyResult, evaluate
 from capacity.simulate.oracle import oracle
 from capacity.simulate.scenario import Scenario
 from capacity.simulate.static import static
-from capacity.sizing import users_served
-from capacity.topology import Component
 
 IntArray = npt.NDArray[np.int64]
 

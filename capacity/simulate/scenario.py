@@ -14,17 +14,18 @@ from datetime import date, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from capacity.demand import UsageRates
-from capacity.errors import InputError
-from capacity.planner import Calendar, plan_range
-from capacity.policies import Policies
-from capacity.reload import OperatorSettings
+from capacity.calendar.types import Calendar
+from capacity.common.errors import InputError
+from capacity.common.timegrid import BASE_STEP_S
+from capacity.operator.reload import OperatorSettings
+from capacity.planning.demand import UsageRates
+from capacity.planning.plans import plan_range
+from capacity.policy.bundle import Policies
+from capacity.policy.sizing import replicas_for_users
+from capacity.policy.topology import Component
 from capacity.simulate.capctl import operator_floor, tick_times
 from capacity.simulate.cron import CronSchedule, cron_active
 from capacity.simulate.trace import DemandTrace
-from capacity.sizing import replicas_for_users
-from capacity.timegrid import BASE_STEP_S
-from capacity.topology import Component
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

@@ -14,12 +14,12 @@ from datetime import date, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from capacity.errors import DataSourceError, InputError
-from capacity.metrics.history import History
-from capacity.metrics.synth import SynthOptions, generate
-from capacity.metrics.window import midnight_s
-from capacity.planner import Calendar
-from capacity.topology import Plaque
+from capacity.calendar.types import Calendar
+from capacity.common.errors import DataSourceError, InputError
+from capacity.learning.history import History
+from capacity.learning.synth import SynthOptions, generate
+from capacity.learning.window import midnight_s
+from capacity.policy.topology import Plaque
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from capacity.calendar import DayState, Level, Place, SchoolCalendar
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 ALL = ("A", "B", "C")
 # (name, zones, first date "after class", return date) — §1.3, classes resume in the morning.

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capacity.calendar import DayState, Level, Place, SchoolCalendar, load_events
-from capacity.errors import ConfigError, InputError
+from capacity.common.errors import ConfigError, InputError
 
 P, H, D = DayState.PRESENTIEL, DayState.HYBRIDE, DayState.DISTANCIEL
 V, F, W = DayState.VACANCES, DayState.FERIE, DayState.WEEKEND

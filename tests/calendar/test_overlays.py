@@ -17,7 +17,7 @@ from capacity.calendar import (
     make_event,
     shipped_event_files,
 )
-from capacity.errors import ConfigError
+from capacity.common.errors import ConfigError
 
 GOOD = """\
 events:

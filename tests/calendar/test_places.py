@@ -19,7 +19,7 @@ from capacity.calendar import (
     resolve_place,
     zone_of_academie,
 )
-from capacity.errors import InputError
+from capacity.common.errors import InputError
 
 
 def test_every_metropolitan_departement_is_in_exactly_one_academie() -> None:

@@ -7,9 +7,9 @@ from datetime import date, datetime
 import numpy as np
 import pytest
 
-from capacity.demand import forecast_day
-from capacity.planner import segment_infos
-from capacity.timegrid import PARIS
+from capacity.common.timegrid import PARIS
+from capacity.planning.demand import forecast_day
+from capacity.planning.kernel import segment_infos
 
 
 def day_users(policies, calendar, rates, plaque_id: str, day: date, step_s: int = 300):

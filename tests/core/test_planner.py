@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capacity.calendar import DayState, Level
-from capacity.planner import apportion, plan_day
+from capacity.planning.kernel import apportion
+from capacity.planning.plans import plan_day
 
 ZONE_B_C = ["grand-est", "seine-maritime", "occitanie"]
 ALL = ["grand-est", "auvergne-rhone-alpes", "occitanie", "bourgogne-franche-comte", "seine-maritime"]
@@ -88,7 +89,7 @@ def test_every_slot_respects_mandates_and_names_who_clamped(policies, calendar, 
         for i in range(len(cp.replicas)):
             reasons = cp.reasons(i)
             # below the wish only because of a ceiling or a monthly budget; above it because of a floor or a
-            # maintenance window (mandates, capacity/mandates/combine.py)
+            # maintenance window (mandates, capacity/planning/combine.py)
             assert (cp.replicas[i] < cp.wish[i]) <= any(r.startswith(("ceiling:", "budget:")) for r in reasons)
             assert (cp.replicas[i] > cp.wish[i]) <= any(r.startswith(("floor:", "maintenance:")) for r in reasons)
             for r in reasons:
@@ -116,7 +117,7 @@ def test_apportion_gives_every_replica_to_exactly_one_funder(totals, weights):
 @pytest.mark.parametrize("plaque", ["occitanie", "seine-maritime"])
 def test_the_rush_is_sized_on_the_upper_band_and_the_plateau_on_the_mean(policies, calendar, rates, plaque):
     """An under-forecast rush cannot be caught by the HPA within the start-up delay, a plateau can."""
-    from capacity.sizing import replicas_for_users
+    from capacity.policy.sizing import replicas_for_users
 
     pp = plan(policies, calendar, rates, date(2021, 3, 16), plaque, 300)
     users, high = pp.forecast.users, pp.forecast.high

@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 
 from capacity.calendar import SchoolCalendar
-from capacity.controller import Controller, TickReport
-from capacity.kube.api import KubeClients, KubeSettings
-from capacity.kube.decide import Mode
-from capacity.kube.lease import LeaderElector, LeaseSettings
-from capacity.kube.state import StateStore
-from capacity.live_usage import LiveUsage
-from capacity.ops_metrics import OpsMetrics
-from capacity.planner import Calendar
-from capacity.policies import load_policies
-from capacity.reload import ConfigSource
+from capacity.calendar.types import Calendar
+from capacity.operator.controller import Controller, TickReport
+from capacity.operator.decide import Mode
+from capacity.operator.kube.api import KubeClients, KubeSettings
+from capacity.operator.kube.lease import LeaderElector, LeaseSettings
+from capacity.operator.kube.state import StateStore
+from capacity.operator.live_usage import LiveUsage
+from capacity.operator.ops_metrics import OpsMetrics
+from capacity.operator.reload import ConfigSource
+from capacity.policy.bundle import load_policies
 from tests.support.fake_kube import FakeKube
 from tests.support.fake_kube.fixtures import fake_kube  # noqa: F401 - fixture
 

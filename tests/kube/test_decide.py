@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capacity.kube.decide import DecideSettings, History, Mode, Planned, decide, effective_mode, replay
-from capacity.timegrid import PARIS
+from capacity.common.timegrid import PARIS
+from capacity.operator.decide import DecideSettings, History, Mode, Planned, decide, effective_mode, replay
 
 T0 = datetime(2021, 4, 26, 6, 30, tzinfo=PARIS)
 S = DecideSettings(stabilisation_window_s=1800, max_step_down=0.25)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from capacity.kube.decide import History
-from capacity.kube.lease import LeaderElector, LeadershipLost, LeaseSettings
-from capacity.kube.state import decode, encode
+from capacity.operator.decide import History
+from capacity.operator.kube.lease import LeaderElector, LeadershipLost, LeaseSettings
+from capacity.operator.kube.state import decode, encode
 from tests.kube.conftest import HOME
 from tests.support.fake_kube import FakeKube
 

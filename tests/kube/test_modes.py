@@ -7,9 +7,9 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from capacity.kube.decide import Mode
-from capacity.policies import load_policies
-from capacity.timegrid import PARIS
+from capacity.common.timegrid import PARIS
+from capacity.operator.decide import Mode
+from capacity.policy.bundle import load_policies
 from tests.kube.conftest import HOME, HPA_MAX, HPA_MIN, POLICIES, REPLICAS, all_hpas, all_scales, make_instance, seed
 from tests.support.fake_kube import FakeKube
 

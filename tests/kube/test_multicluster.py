@@ -9,14 +9,14 @@ from pathlib import Path
 
 import yaml
 
-from capacity.controller import Controller
-from capacity.kube.api import KubeClients, KubeSettings
-from capacity.kube.decide import Mode
-from capacity.kube.lease import LeaderElector, LeaseSettings
-from capacity.kube.state import StateStore
-from capacity.ops_metrics import OpsMetrics
-from capacity.reload import ConfigSource
-from capacity.timegrid import PARIS
+from capacity.common.timegrid import PARIS
+from capacity.operator.controller import Controller
+from capacity.operator.decide import Mode
+from capacity.operator.kube.api import KubeClients, KubeSettings
+from capacity.operator.kube.lease import LeaderElector, LeaseSettings
+from capacity.operator.kube.state import StateStore
+from capacity.operator.ops_metrics import OpsMetrics
+from capacity.operator.reload import ConfigSource
 from tests.kube.conftest import HOME, HPA_MIN, POLICIES, all_hpas, cached_calendar, seed
 from tests.support.fake_kube import FakeKube
 

@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 
 from capacity.calendar import SchoolCalendar
-from capacity.demand import default_rates
-from capacity.planner import plan_day
-from capacity.policies import load_policies
+from capacity.planning.demand import default_rates
+from capacity.planning.plans import plan_day
+from capacity.policy.bundle import load_policies
 from tests.kube.conftest import HOME, HPA_MIN, POLICIES, REPO, hpa, seed
 from tests.support.cli import capctl as run_capctl
 from tests.support.fake_kube import FakeKube

@@ -11,10 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from capacity.kube.decide import Mode
-from capacity.kube.state import CONFIGMAP_NAME
-from capacity.live_usage import PrometheusUsage
-from capacity.timegrid import PARIS
+from capacity.common.timegrid import PARIS
+from capacity.operator.decide import Mode
+from capacity.operator.kube.state import CONFIGMAP_NAME
+from capacity.operator.live_usage import PrometheusUsage
 from tests.kube.conftest import HOME, HPA_MIN, POLICIES, all_hpas, hpa, make_instance, metric
 from tests.support.fake_kube import FakeKube
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from capacity.policies import Policies, load_policies
+from capacity.policy.bundle import Policies, load_policies
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).resolve().parent / "cases"

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capacity.budget import budget_state, plan_month
-from capacity.errors import ConfigError
-from capacity.mandates.combine import floor_replicas
-from capacity.planner import plan_day
-from capacity.policies import load_policies
-from capacity.timegrid import PARIS
+from capacity.common.errors import ConfigError
+from capacity.common.timegrid import PARIS
+from capacity.planning.budget import budget_state, plan_month
+from capacity.planning.plans import plan_day
+from capacity.policy.bundle import load_policies
+from capacity.policy.sizing import floor_replicas
 
 
 def test_the_forecast_sees_on_the_1st_that_the_budget_will_cut_the_6th(shipped, calendar, rates):
@@ -141,7 +141,7 @@ def test_a_mandate_ending_mid_month_still_lets_its_last_days_be_planned(bundle_c
     assert [p.day for p in month.days][-1] == date(2021, 4, 15)
     with pytest.raises(ConfigError, match="le 2021-04-16, aucun mandat"):
         month.day(date(2021, 4, 16))
-    from capacity.planner import plan_range
+    from capacity.planning.plans import plan_range
 
     with pytest.raises(ConfigError, match="aucun mandat en vigueur"):
         list(plan_range(date(2021, 4, 10), date(2021, 4, 20), 3600, pol, calendar, rates))

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from capacity.mandates.loader import read_mandate_text
-from capacity.mandates.schema import SCHEMA_HEADER
-from capacity.policies import read_bundle
+from capacity.policy.bundle import read_bundle
+from capacity.policy.mandates.loader import read_mandate_text
+from capacity.policy.mandates.schema import SCHEMA_HEADER
 from tests.mandates.conftest import REPO
 
 
 def test_the_editor_schema_is_the_one_capctl_validates_with():
     shipped = (REPO / "policies" / "mandat.schema.json").read_bytes()
-    assert shipped == (REPO / "capacity" / "mandates" / "mandat.schema.json").read_bytes()
+    assert shipped == (REPO / "capacity" / "policy" / "mandates" / "mandat.schema.json").read_bytes()
 
 
 def test_every_shipped_mandate_starts_with_the_schema_line():

@@ -8,11 +8,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from capacity.mandates.loader import read_mandate_text
-from capacity.mandates.problems import MESSAGES, Problem, headline, render, suggest
-from capacity.mandates.schema import schema
-from capacity.policies import read_bundle
-from capacity.yamlio import load_yaml_text
+from capacity.common.yamlio import load_yaml_text
+from capacity.policy.bundle import read_bundle
+from capacity.policy.mandates.loader import read_mandate_text
+from capacity.policy.mandates.problems import MESSAGES, Problem, headline, render, suggest
+from capacity.policy.mandates.schema import schema
 from tests.mandates.conftest import BUNDLE, REPO
 
 SOURCES = [

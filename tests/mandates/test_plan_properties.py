@@ -16,12 +16,12 @@ import numpy as np
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from capacity.budget import plan_month
-from capacity.mandates.crosscheck import floor_cost_month_eur
-from capacity.mandates.shortfall import _EPS
-from capacity.planner import PlaquePlan
-from capacity.policies import Policies, load_policies
-from capacity.topology import PROFILES, load_topology
+from capacity.planning.budget import plan_month
+from capacity.planning.kernel import PlaquePlan
+from capacity.planning.shortfall import _EPS
+from capacity.policy.bundle import Policies, load_policies
+from capacity.policy.mandates.crosscheck import floor_cost_month_eur
+from capacity.policy.topology import PROFILES, load_topology
 from tests.mandates.conftest import BUNDLE
 
 SLOW = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]

@@ -6,10 +6,10 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
-from capacity.mandates.loader import read_mandate, read_mandate_text
-from capacity.planner import plan_day
-from capacity.policies import load_policies
-from capacity.yamlio import MAX_FILE_BYTES
+from capacity.common.yamlio import MAX_FILE_BYTES
+from capacity.planning.plans import plan_day
+from capacity.policy.bundle import load_policies
+from capacity.policy.mandates.loader import read_mandate, read_mandate_text
 
 BOMB = """collectivite: &a [x, x, x, x, x, x, x, x, x]
 b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
@@ -76,7 +76,7 @@ def test_every_plan_records_the_hash_of_each_policy_file(bundle_copy: Path, cale
 def test_a_mandate_acts_only_on_plaques_whose_topology_names_it(bundle_copy: Path):
     topo = bundle_copy / "topology.yaml"
     topo.write_text(topo.read_text(encoding="utf-8").replace(", departement-57]", "]"), encoding="utf-8")
-    from capacity.policies import read_bundle
+    from capacity.policy.bundle import read_bundle
 
     bundle = read_bundle(bundle_copy)
     assert bundle.policies is None
@@ -85,7 +85,7 @@ def test_a_mandate_acts_only_on_plaques_whose_topology_names_it(bundle_copy: Pat
 
 
 def test_the_operator_reloads_the_bundle_when_prices_change(bundle_copy: Path):
-    from capacity.reload import ConfigSource
+    from capacity.operator.reload import ConfigSource
 
     source = ConfigSource(bundle_copy)
     first, _ = source.poll()

@@ -8,11 +8,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capacity.budget import plan_month
-from capacity.mandates.model import Quota, ShortfallPolicy, TimeRange
-from capacity.mandates.report import plan_shortfalls
-from capacity.mandates.shortfall import admit, closure_mask
-from capacity.topology import PROFILES
+from capacity.planning.budget import plan_month
+from capacity.planning.report import plan_shortfalls
+from capacity.planning.shortfall import admit, closure_mask
+from capacity.policy.mandates.model import Quota, ShortfallPolicy, TimeRange
+from capacity.policy.topology import PROFILES
 
 E, T, P = (PROFILES.index(p) for p in ("eleves", "enseignants", "parents"))
 

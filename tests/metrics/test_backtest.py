@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from capacity.calendar import SchoolCalendar
-from capacity.demand import default_rates, forecast_day
-from capacity.metrics import backtest as bt
-from capacity.metrics.backtest import BacktestOptions, run_backtest, summarize
-from capacity.metrics.pipeline import Prepared, fit_model, prepare
-from capacity.metrics.synth import SynthOptions, generate
-from capacity.planner import segment_infos
-from capacity.policies import Policies
+from capacity.learning import backtest as bt
+from capacity.learning.backtest import BacktestOptions, run_backtest, summarize
+from capacity.learning.pipeline import Prepared, fit_model, prepare
+from capacity.learning.synth import SynthOptions, generate
+from capacity.planning.demand import default_rates, forecast_day
+from capacity.planning.kernel import segment_infos
+from capacity.policy.bundle import Policies
 
 SMALL = ("occitanie", "seine-maritime")
 
@@ -102,7 +102,7 @@ def test_backtest_forecasts_are_the_forecasts_plan_makes(autumn, calendar, polic
 
 
 def _history_stub(prepared: Prepared):  # components are not needed here
-    from capacity.metrics.history import History
+    from capacity.learning.history import History
 
     return History(0, 300, 1, {})
 

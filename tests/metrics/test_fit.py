@@ -12,12 +12,12 @@ import pytest
 
 from capacity.calendar import SchoolCalendar
 from capacity.calendar.types import STATE_INDEX, DayState
-from capacity.demand import UsageRates, default_rates
-from capacity.metrics.calibrate import scaled
-from capacity.metrics.days import DayFrame, compose, expected
-from capacity.metrics.fit import fit_rates
-from capacity.metrics.levels import subset
-from capacity.policies import Policies
+from capacity.learning.calibrate import scaled
+from capacity.learning.days import DayFrame, compose, expected
+from capacity.learning.fit import fit_rates
+from capacity.learning.levels import subset
+from capacity.planning.demand import UsageRates, default_rates
+from capacity.policy.bundle import Policies
 
 FIRST, LAST = date(2019, 9, 2), date(2019, 12, 20)
 CUTOFF = date(2019, 12, 2)  # fit on data before; forecast after

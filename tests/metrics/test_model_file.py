@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capacity.demand import default_rates
-from capacity.errors import ConfigError
-from capacity.metrics.components import ComponentFit
-from capacity.model_file import Model, PlaqueFit, load_model, save_model
-from capacity.planner import plan_day
-from capacity.reload import ConfigSource
+from capacity.common.errors import ConfigError
+from capacity.learning.components import ComponentFit
+from capacity.learning.model_file import Model, PlaqueFit, load_model, save_model
+from capacity.operator.reload import ConfigSource
+from capacity.planning.demand import default_rates
+from capacity.planning.plans import plan_day
 from tests.support.cli import assert_one_line_error, capctl
 
 

@@ -17,12 +17,12 @@ import pytest
 from typer.testing import CliRunner
 
 from capacity.cli import app
-from capacity.errors import DataSourceError
-from capacity.metrics.openmetrics import SampleSeries, write_openmetrics
-from capacity.metrics.queries import QueryConfig
-from capacity.metrics.source import PrometheusSource
-from capacity.metrics.synth import SynthOptions, generate
-from capacity.model_file import load_model
+from capacity.common.errors import DataSourceError
+from capacity.learning.model_file import load_model
+from capacity.learning.openmetrics import SampleSeries, write_openmetrics
+from capacity.learning.queries import QueryConfig
+from capacity.learning.source import PrometheusSource
+from capacity.learning.synth import SynthOptions, generate
 from tests.metrics.stub_server import Behaviour, stub_server
 from tests.support.cli import assert_one_line_error, capctl
 from tests.support.prometheus import unused_url
@@ -179,7 +179,7 @@ def test_duplicated_series_are_merged_not_summed(prometheus_with, calendar, poli
     ]
     path = write_openmetrics_text(tmp_path / "dup.om", [*series, *twins])
     source = PrometheusSource(prometheus_with(path.read_text(encoding="utf-8")))
-    from capacity.metrics.history import fetch_history
+    from capacity.learning.history import fetch_history
 
     raw = QueryConfig(queries={"sessions": "ent_active_sessions"})
     args = (source, raw, [plaque], date(2021, 3, 1), date(2021, 3, 21), 900)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from capacity.errors import ConfigError
-from capacity.metrics.queries import QueryConfig, load_queries
+from capacity.common.errors import ConfigError
+from capacity.learning.queries import QueryConfig, load_queries
 
 
 def test_defaults_fill_the_rate_window_from_the_step():

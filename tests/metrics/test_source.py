@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capacity.errors import DataSourceError, InputError
-from capacity.metrics.source import MAX_POINTS, PrometheusAuth, PrometheusSource, chunk_ranges
+from capacity.common.errors import DataSourceError, InputError
+from capacity.learning.source import MAX_POINTS, PrometheusAuth, PrometheusSource, chunk_ranges
 from tests.metrics.stub_server import Behaviour, prometheus_error, stub_server
 
 

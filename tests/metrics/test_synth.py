@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from capacity.metrics.synth import SynthOptions, generate
+from capacity.learning.synth import SynthOptions, generate
 from tests.support.cli import assert_one_line_error, capctl
 
 

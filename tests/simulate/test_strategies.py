@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from capacity.calendar import SchoolCalendar
 from capacity.cli import app
-from capacity.demand import default_rates
-from capacity.kube.lookahead import window
-from capacity.planner import plan_range
-from capacity.policies import load_policies
+from capacity.operator.lookahead import window
+from capacity.planning.demand import default_rates
+from capacity.planning.plans import plan_range
+from capacity.policy.bundle import load_policies
 from capacity.simulate.delay import ready_replicas
 from capacity.simulate.hpa import HpaSettings
 from capacity.simulate.metrics import StrategyResult, evaluate, shortfall_users
@@ -79,7 +79,7 @@ def test_longer_start_up_never_helps_the_reactive_hpa(scenario: Scenario) -> Non
 
 
 def test_capctl_floor_is_the_operators_window(scenario: Scenario) -> None:
-    """The vectorised look-ahead equals capacity.kube.lookahead.window at sampled ticks (before `observed`)."""
+    """The vectorised look-ahead equals capacity.operator.lookahead.window at sampled ticks (before `observed`)."""
     calendar = SchoolCalendar.load([])
     policies = load_policies()
     days = list(plan_range(date(2021, 4, 5), date(2021, 4, 6), 300, policies, calendar, default_rates()))

@@ -1,4 +1,4 @@
-"""Exact-valued series for the package's OpenMetrics writer (`capacity.metrics.openmetrics`).
+"""Exact-valued series for the package's OpenMetrics writer (`capacity.learning.openmetrics`).
 
 Tests describe history as a few `Series` and get back the exact text to backfill into a real Prometheus,
 so no test hand-writes exposition lines (escaping, `_total` suffixes, `# EOF`, family grouping).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from capacity.metrics.openmetrics import SampleSeries, render_openmetrics, write_openmetrics
+from capacity.learning.openmetrics import SampleSeries, render_openmetrics, write_openmetrics
 
 #: A series whose values are written exactly (no rounding), NaN and ±Inf included.
 Series = partial(SampleSeries, decimals=None)

@@ -1,0 +1,75 @@
+"""Period planning above the kernel and the budgets: one day, or a range month by month with budgets applied.
+
+Budgets are monthly (capacity/planning/budget.py), so a day's budget ceilings come from its month's plan; the
+kernel (capacity/planning/kernel.py) plans spans with given budget levels and knows nothing of months.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, timedelta
+
+from capacity.calendar.types import Calendar
+from capacity.common.errors import ConfigError
+from capacity.planning.budget import month_budget_levels, plan_month
+from capacity.planning.demand import UsageRates, forecast_day
+from capacity.planning.kernel import Plan, check_supported, funders_on, make_plan, plan_plaque, rates_for, segment_infos
+from capacity.policy.bundle import Policies
+
+
+def plan_day(
+    day: date,
+    step_s: int,
+    policies: Policies,
+    calendar: Calendar,
+    rates: UsageRates | Mapping[str, UsageRates],
+    plaque_ids: Sequence[str] | None = None,
+    *,
+    budget: Mapping[str, float] | None = None,
+) -> Plan:
+    """Plan one local day for the given plaques (all by default).
+
+    `rates` is shared by every plaque, or given per plaque id (a fitted model: `Model.rates_by_plaque`).
+    `budget`: the month's budget level θ per mandate (capacity/planning/budget.py). None computes it from the
+    month's plan (cached per month); pass {} to plan without budgets.
+    """
+    plaques = [policies.topology.plaque(p) for p in plaque_ids] if plaque_ids else list(policies.topology.plaques)
+    last = check_supported(calendar, day)
+    if budget is None:
+        budget = month_budget_levels(day, step_s, policies, calendar, rates)
+    nxt = day + timedelta(days=1)
+    out = []
+    for plaque in plaques:
+        mine = rates_for(rates, plaque.id)
+        today = forecast_day(mine, plaque, day, segment_infos(calendar, plaque, day), step_s)
+        tomorrow = (
+            forecast_day(mine, plaque, nxt, segment_infos(calendar, plaque, nxt), step_s) if nxt <= last else None
+        )
+        out.append(plan_plaque(plaque, today, tomorrow, funders_on(policies, plaque, day), policies.prices, budget))
+    return make_plan(day, step_s, out, policies, rates, budget)
+
+
+def plan_range(
+    first_day: date,
+    last_day: date,
+    step_s: int,
+    policies: Policies,
+    calendar: Calendar,
+    rates: UsageRates | Mapping[str, UsageRates],
+    plaque_ids: Sequence[str] | None = None,
+) -> Iterator[Plan]:
+    """Plan every day from `first_day` to `last_day` inclusive, month by month with budgets applied.
+
+    Each day is forecast once and each month planned in one vectorised pass (capacity/planning/budget.py).
+    """
+    check_supported(calendar, first_day, last_day)
+    month = first_day.replace(day=1)
+    while month <= last_day:
+        planned = plan_month(month, step_s, policies, calendar, rates, plaque_ids)
+        for d, reason in sorted(planned.unfunded.items()):
+            if first_day <= d <= last_day:
+                raise ConfigError(reason)
+        for plan in planned.days:
+            if first_day <= plan.day <= last_day:
+                yield plan
+        month = (month + timedelta(days=32)).replace(day=1)
