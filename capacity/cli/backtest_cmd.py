@@ -20,8 +20,8 @@ from capacity.cli.prom_opts import (
     UrlOpt,
     UserFileOpt,
     make_source,
-    progress,
 )
+from capacity.cli.ui import progress
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
@@ -166,6 +166,16 @@ def _cell(stats: dict[str, Any]) -> str:
     return f"{stats['days']:>5} {stats['daily_peak_mape_pct']:>6.1f}% {stats['bias_pct']:>+6.1f}%"
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def _shift(hours: float | None) -> str:
+    from capacity.common.numbers import duration_h
+
+    return "-" if hours is None else duration_h(hours)
+
+
 def backtest_table(data: dict[str, Any]) -> str:
     s = data["summary"]
     lines = [
@@ -181,7 +191,8 @@ def backtest_table(data: dict[str, Any]) -> str:
         cover = "-" if p["band_coverage"] is None else f"{p['band_coverage']:.2f}"
         lines.append(f"{name:<24} {_cell(p['ordinary_school_days'])} {_cell(p['event_days'])} {under:>5} {cover:>5}")
     lines.append(
-        f"peak-hour error {s['peak_hour_mape_pct']}%, median peak-time shift {s['peak_time_shift_h_median']} h, "
+        f"peak-hour error {_pct(s['peak_hour_mape_pct'])}, "
+        f"median peak-time shift {_shift(s['peak_time_shift_h_median'])}, "
         f"{s['days_scored']} plaque-days scored ({s['days_without_data']} without enough data)"
     )
     scored = [d for d in data["days"] if d["error_pct"] is not None and (d["school_day"] or d["event_day"])]

@@ -20,15 +20,15 @@ from capacity.cli.prom_opts import (
     UrlOpt,
     UserFileOpt,
     make_source,
-    progress,
 )
+from capacity.cli.ui import progress
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
     from datetime import date
 
     from capacity.calendar import SchoolCalendar
-    from capacity.cli.prom_opts import Progress
+    from capacity.cli.ui import Progress
     from capacity.learning.history import History
     from capacity.learning.model_file import Model
     from capacity.learning.queries import QueryConfig

@@ -18,8 +18,8 @@ from capacity.cli.prom_opts import (
     UrlOpt,
     UserFileOpt,
     make_source,
-    progress,
 )
+from capacity.cli.ui import progress
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:

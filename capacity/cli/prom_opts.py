@@ -1,4 +1,4 @@
-"""Options shared by the commands that read Prometheus (fit, forecast, backtest), and the progress bar.
+"""Options shared by the commands that read Prometheus (fit, forecast, backtest); the progress bar is in ui.py.
 
 Secrets are read from files (or $CAPCTL_PROMETHEUS_TOKEN), never from the command line, where `ps`
 would show them; the option names are those of `capctl run`.
@@ -7,10 +7,8 @@ would show them; the option names are those of `capctl run`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -71,37 +69,3 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
-
-
-class Progress:
-    """Progress of named phases; silent when stderr is not a terminal (pipes, CI, tests)."""
-
-    def __init__(self, bar: Any | None) -> None:
-        self._bar = bar
-        self._tasks: dict[str, Any] = {}
-
-    def update(self, phase: str, done: int, total: int) -> None:
-        if self._bar is None:
-            return
-        if phase not in self._tasks:
-            self._tasks[phase] = self._bar.add_task(phase, total=total)
-        self._bar.update(self._tasks[phase], completed=done, total=total)
-
-    def callback(self, phase: str) -> Callable[[int, int], None]:
-        return lambda done, total: self.update(phase, done, total)
-
-
-@contextmanager
-def progress() -> Iterator[Progress]:
-    """A progress bar on stderr (typer's rich), only on a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-    from rich.progress import Progress as Bar
-
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield Progress(None)
-        return
-    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Bar(*columns, console=console, transient=True) as bar:
-        yield Progress(bar)

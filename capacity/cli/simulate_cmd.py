@@ -19,8 +19,8 @@ from capacity.cli.prom_opts import (
     UrlOpt,
     UserFileOpt,
     make_source,
-    progress,
 )
+from capacity.cli.ui import progress
 from capacity.common.errors import InputError
 
 
@@ -122,6 +122,7 @@ def simulate(
         fits = [d for d in delays if d % step_s == 0]
 
         def rebuild(delay_s: int) -> Scenario:
+            bar.update("replay", 1 + fits.index(delay_s), 1 + len(delays))
             if delay_s == startup_s:
                 return scenario
             return build(trace, first, last, pol, calendar, rates, startup_s=delay_s)

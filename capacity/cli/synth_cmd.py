@@ -9,6 +9,7 @@ import typer
 
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt, load_calendar
+from capacity.cli.ui import progress
 
 
 @app.command()
@@ -49,14 +50,15 @@ def synth(
     calendar = load_calendar(events)
     for d in (first, last):
         calendar.check_supported(d)
-    history = generate(calendar, plaques, first, last, options)
-    series = list(history.series())
-    try:
-        samples = write_openmetrics(series, out)
-    except OSError as exc:
-        from capacity.common.errors import InputError
+    with progress() as bar:
+        history = generate(calendar, plaques, first, last, options, on_progress=bar.callback("plaques"))
+        series = list(history.series())
+        try:
+            samples = write_openmetrics(series, out, on_progress=bar.callback("writing"))
+        except OSError as exc:
+            from capacity.common.errors import InputError
 
-        raise InputError(f"cannot write {out}: {exc.strerror}") from None
+            raise InputError(f"cannot write {out}: {exc.strerror}") from None
     typer.echo(
         f"wrote {samples:,} samples in {len(series)} series to {out} "
         f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min)"

@@ -9,6 +9,8 @@ from __future__ import annotations
 class CapctlError(Exception):
     """Base of every error capctl reports to a person."""
 
+    lang = "en"  # the language the message is worded in ("fr" for the collectivités' mandate checks)
+
 
 class InputError(CapctlError):
     """A command-line value is wrong (malformed date, unknown plaque, date out of range...)."""

@@ -9,7 +9,7 @@ written with fixed `decimals` (fast, for synthetic history) or, with `decimals=N
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -44,13 +44,19 @@ class SampleSeries:
         return self.name.removesuffix("_total") if self.kind == "counter" else self.name
 
 
-def write_openmetrics(series: Iterable[SampleSeries], path: Path) -> int:
-    """Write every series to `path`; returns the number of samples written."""
-    count = 0
+def write_openmetrics(
+    series: Iterable[SampleSeries], path: Path, on_progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Write every series to `path`; returns the number of samples written (progress: series written)."""
+    members = list(series)
+    count = done = 0
     with path.open("w", encoding="utf-8") as out:
-        for text, samples in _chunks(series):
+        for text, samples in _chunks(members):
             out.write(text)
             count += samples
+            if samples and on_progress is not None:
+                done += 1
+                on_progress(done, len(members))
     return count
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from capacity.calendar.types import DayInfo, Level
+from capacity.common.numbers import count
 from capacity.planning.demand import DayForecast
 from capacity.planning.kernel import ComponentPlan, Plan, PlaquePlan
 from capacity.planning.report import plan_shortfalls
@@ -122,7 +123,7 @@ def _costs(pp: PlaquePlan) -> dict[str, float]:
 
 
 def _fmt_int(value: float) -> str:
-    return f"{round(value):,}".replace(",", " ")
+    return count(value, "fr")  # a space between thousands (25 769) reads well in both languages
 
 
 def _state_cell(pp: PlaquePlan) -> str:
@@ -186,15 +187,23 @@ def calendar_dict(day: str, places: Sequence[tuple[dict[str, str | None], dict[L
     }
 
 
-def calendar_table(data: dict[str, Any]) -> str:
-    lines = [f"{'place':<28} {'level':<8} {'state':<11} {'rentrée':<7} because"]
+_CALENDAR_HEADS = {
+    "en": ("place", "level", "state", "rentrée", "yes", "because"),
+    "fr": ("lieu", "niveau", "état", "rentrée", "oui", "pourquoi"),
+}
+
+
+def calendar_table(data: dict[str, Any], lang: str = "en") -> str:
+    """One line per place and level; headers and words in one language (`lang`)."""
+    place_h, level_h, state_h, rentree_h, yes, why_h = _CALENDAR_HEADS[lang]
+    lines = [f"{place_h:<28} {level_h:<8} {state_h:<11} {rentree_h:<7} {why_h}"]
     for place in data["places"]:
         label = place["departement"] or place["academie"] or f"zone {place['zone']}"
         if place["departement"] or place["academie"]:
             label = f"{label} (zone {place['zone']})"
         for level, info in place["levels"].items():
             lines.append(
-                f"{label:<28} {level:<8} {info['state']:<11} {'oui' if info['rentree'] else '':<7} "
+                f"{label:<28} {level:<8} {info['state']:<11} {yes if info['rentree'] else '':<7} "
                 f"{'; '.join(info['because'])}"
             )
             label = ""

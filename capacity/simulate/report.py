@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from capacity.common.numbers import count, percent
 from capacity.simulate.metrics import DayShortfall, StrategyResult
 from capacity.simulate.run import SweepPoint
 
@@ -51,10 +52,10 @@ def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep:
         f"{'share':>8} {'sat. h':>6} {'actions':>7}  worst day",
     ]
     for r in results:
-        worst = f"{r.worst_day.day} ({r.worst_day.underprovisioned_user_minutes:.3g})" if r.worst_day else "-"
+        worst = f"{r.worst_day.day} ({count(r.worst_day.underprovisioned_user_minutes)})" if r.worst_day else "-"
         lines.append(
             f"{r.strategy:<8} {r.replica_hours:>10.0f} {r.cost_eur:>10.0f} {_ratio(r):>7} "
-            f"{r.underprovisioned_user_minutes:>12.4g} {r.underprovisioned_share * 100:>7.3f}% "
+            f"{count(r.underprovisioned_user_minutes):>12} {percent(r.underprovisioned_share):>8} "
             f"{r.saturated_hours:>6d} {r.scaling_actions:>7d}  {worst}"
         )
     days = [m.day for m in results[0].mornings] if results else []
@@ -63,14 +64,16 @@ def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep:
         lines.append("Mornings (6-12 h), under-provisioned user-minutes / peak users not served:")
         lines.append(f"{'strategy':<8} " + " ".join(f"{d.isoformat():>24}" for d in days))
         for r in results:
-            cells = [f"{m.underprovisioned_user_minutes:>12.4g} / {m.peak_unserved_users:>9.4g}" for m in r.mornings]
+            cells = [
+                f"{count(m.underprovisioned_user_minutes):>12} / {count(m.peak_unserved_users):>9}" for m in r.mornings
+            ]
             lines.append(f"{r.strategy:<8} " + " ".join(cells))
     if sweep:
         lines.append("")
         lines.append("Start-up delay sweep: under-provisioned share of demand, cost × oracle")
         lines.append(f"{'strategy':<8} " + " ".join(f"{p.startup_s // 60:>10} min    " for p in sweep))
         for i, r in enumerate(results):
-            cells = [f"{p.results[i].underprovisioned_share * 100:>7.3f}% ×{_ratio(p.results[i]):>5}" for p in sweep]
+            cells = [f"{percent(p.results[i].underprovisioned_share):>8} ×{_ratio(p.results[i]):>5}" for p in sweep]
             lines.append(f"{r.strategy:<8} " + " ".join(f"{c:>17}" for c in cells))
     return "\n".join(lines)
 

@@ -436,7 +436,9 @@ def to_error(problems: Sequence[Problem]) -> ConfigError:
     message = one_line(first)
     if len(errors) > 1:
         message += f" ; et {len(errors) - 1} autre(s) problème(s) : lancez `capctl policy validate`"
-    return ConfigError(message, path=first.path, line=first.line, column=first.column, code=first.code)
+    error = ConfigError(message, path=first.path, line=first.line, column=first.column, code=first.code)
+    error.lang = "fr"
+    return error
 
 
 # PyYAML's most common complaints, in French (prefix match); others are shown as PyYAML words them.
