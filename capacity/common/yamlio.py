@@ -5,7 +5,7 @@ composer gives node positions; we build plain Python values from the nodes ourse
 maps, lists, str, int, float, bool, null, dates) and keep a map from field path to line number.
 Aliases are refused (no alias bombs) and files are size-limited. Positions are 1-based (line, column)
 of the key for a mapping entry and of the item for a list entry. Every error carries a `code`
-(`too_large`, `not_utf8`, `unreadable`, `not_found`, `syntax`, `alias`, `merge`, `key_type`,
+(`too_large`, `unreadable`, `not_found`, `syntax`, `alias`, `merge`, `key_type`,
 `duplicate_key`, `bad_value`) so that callers can word it in French.
 """
 
@@ -121,6 +121,25 @@ def _refuse_aliases(text: str, path: str) -> None:
             )
 
 
+#: Encodings `decode` recognises, in the order tried: what editors on Windows and Linux save.
+LEGACY_ENCODING = "cp1252"
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """The text of a file as editors save it, with `\n` line ends, and the encoding it was in.
+
+    UTF-8 with or without a byte-order mark ("utf-8", "utf-8-sig"); otherwise Windows-1252 (a superset
+    of Latin-1 for letters, what older Windows editors write), so that "é" saved by Notepad still reads
+    as "é". CRLF and CR line ends become LF.
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+        encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = raw.decode(LEGACY_ENCODING, errors="replace"), LEGACY_ENCODING
+    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+
+
 def load_yaml_file(path: Path) -> YamlDoc:
     """Read and parse a YAML file with a size limit; missing or unreadable files are ConfigErrors."""
     try:
@@ -129,11 +148,9 @@ def load_yaml_file(path: Path) -> YamlDoc:
             raise ConfigError(
                 f"file larger than {MAX_FILE_BYTES} bytes; is it the right file?", path=str(path), code="too_large"
             )
-        text = path.read_text(encoding="utf-8")
+        text, _ = decode(path.read_bytes())
     except FileNotFoundError:
         raise ConfigError("file not found", path=str(path), code="not_found") from None
-    except UnicodeDecodeError:
-        raise ConfigError("file is not UTF-8 text", path=str(path), code="not_utf8") from None
     except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.strerror}", path=str(path), code="unreadable") from None
     return load_yaml_text(text, str(path))

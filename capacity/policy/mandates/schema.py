@@ -35,7 +35,7 @@ def schema() -> dict[str, Any]:
 
 
 @cache
-def _validator() -> Draft202012Validator:
+def validator() -> Draft202012Validator:
     return Draft202012Validator(schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
@@ -78,6 +78,12 @@ def example_line(key: PathKey, sub: dict[str, Any] | None) -> str | None:
     return f"- {value}"
 
 
+def example_value(sub: dict[str, Any]) -> Any | None:
+    """The first example the schema gives for a field (None when it gives none)."""
+    examples = sub.get("examples") or _ref(sub).get("examples")
+    return examples[0] if examples else None
+
+
 def _ref(sub: dict[str, Any]) -> dict[str, Any]:
     ref = sub.get("$ref")
     if not isinstance(ref, str) or not ref.startswith("#/$defs/"):
@@ -107,7 +113,7 @@ def schema_problems(doc: YamlDoc) -> list[Problem]:
     data = normalise(doc.data)
     out: list[Problem] = []
     seen: set[tuple[str, str]] = set()
-    for error in _validator().iter_errors(data):
+    for error in validator().iter_errors(data):
         for problem in _from_error(doc, error):
             mark = (problem.field, problem.code)
             if mark not in seen:
