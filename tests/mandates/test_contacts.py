@@ -140,3 +140,48 @@ def test_french_a_contact_reads_without_wincing(contact: Path) -> None:
     assert "de la plaque seine-maritime : collèges du 76" in res.stdout, res.stdout
     assert "les collèges du département 76 n'ont pas de mandat" in res.stdout, res.stdout
     assert not re.search(r"\bde [aeiouyéè]|\bcollege \d|\blycee \d", res.stdout), res.stdout
+
+
+def _fields(node: object, where: str = "") -> list[tuple[str, dict[str, object]]]:
+    """Every field of the schema an editor can hover: properties, list items, map values."""
+    out: list[tuple[str, dict[str, object]]] = []
+    if not isinstance(node, dict):
+        return out
+    for name, sub in (node.get("properties") or {}).items():
+        out.append((f"{where}.{name}", sub))
+        out.extend(_fields(sub, f"{where}.{name}"))
+    for key in ("items", "additionalProperties"):
+        sub = node.get(key)
+        if isinstance(sub, dict):
+            out.append((f"{where}[{key}]", sub))
+            out.extend(_fields(sub, f"{where}[{key}]"))
+    return out
+
+
+def test_the_editor_schema_speaks_draft_07_describes_every_field_and_offers_valid_snippets() -> None:
+    import json
+
+    from jsonschema import Draft7Validator
+
+    schema = json.loads((REPO / "policies" / "mandat.schema.json").read_text(encoding="utf-8"))
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    Draft7Validator.check_schema(schema)
+    fields = _fields(schema)
+    for name, d in schema["definitions"].items():
+        fields += [(f"#{name}", d), *_fields(d, f"#{name}")]
+
+    def described(sub: dict[str, object]) -> bool:
+        target = str(sub.get("$ref", "")).removeprefix("#/definitions/")
+        return bool(str(sub.get("description", "")).strip()) or (target and described(schema["definitions"][target]))
+
+    undescribed = [where for where, sub in fields if not described(sub)]
+    assert not undescribed, undescribed
+    for where in (".validite.du", ".validite.au", "#examen.du", "#maintenance.debut", ".finance[items]"):
+        assert any(w == where for w, _ in fields), where
+    snippets = [(schema, s) for s in schema["defaultSnippets"]]
+    snippets += [(d, s) for d in schema["definitions"].values() for s in d.get("defaultSnippets", [])]
+    assert len(snippets) >= 5
+    for sub, snippet in snippets:
+        part = {**sub, "definitions": schema["definitions"]}
+        errors = [e.message for e in Draft7Validator(part).iter_errors(snippet["body"])]
+        assert not errors, (snippet["label"], errors)
