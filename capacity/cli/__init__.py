@@ -73,6 +73,7 @@ from capacity.cli import (  # noqa: E402,F401
     forecast_cmd,
     plan_cmd,
     policy_cmd,
+    report_cmd,
     run_cmd,
     simulate_cmd,
     synth_cmd,
