@@ -150,4 +150,4 @@ def simulate(
         from capacity.present.simulate_plot import plot_replay
 
         title = f"capctl simulate {first} to {last}, start-up {startup_s // 60} min"
-        plot_replay(plot, scenario, results, desired, startup_s // step_s, FOCUS_DAYS, title)
+        plot_replay(plot, scenario, results, desired, startup_s // step_s, title)

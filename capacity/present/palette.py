@@ -32,7 +32,7 @@ SERIES = {
 #: The replay's strategies (capctl simulate), fixed whatever their order or number.
 STRATEGIES = {
     "capctl": BLUE,
-    "oracle": BLACK,
+    "oracle": GREEN,  # not black: black is the demand
     "hpa": VERMILLION,
     "cron": ORANGE,
     "static": PURPLE,
@@ -44,3 +44,14 @@ PROFILES = {"eleves": SKY, "enseignants": GREEN, "parents": PURPLE}
 
 def strategy_colour(name: str) -> str:
     return STRATEGIES.get(name, GREY)
+
+
+#: A plaque's components (replicas panels): the same component, the same colour, in every plaque; none of
+#: them is a colour of the users panel (forecast, capacity, kept out), so no line reads as another.
+COMPONENTS = {"web": "#117733", "api": "#882255", "auth": "#DDAA33", "messaging": "#44AA99"}
+_SPARE = ("#332288", "#999933", "#AA4499", "#661100")
+
+
+def component_colour(name: str, index: int = 0) -> str:
+    """The component's colour; an unknown component takes a spare colour by its position."""
+    return COMPONENTS.get(name, _SPARE[index % len(_SPARE)])
