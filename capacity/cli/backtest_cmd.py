@@ -21,7 +21,7 @@ from capacity.cli.prom_opts import (
     UserFileOpt,
     make_source,
 )
-from capacity.cli.ui import progress
+from capacity.cli.ui import QuietOpt, progress
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ def backtest(
     plot: Annotated[Path | None, typer.Option("--plot", dir_okay=False, help="draw forecast vs actual (PNG)")] = None,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Rolling-origin backtest: day D is forecast from data strictly older than D - horizon.
 
@@ -103,7 +104,7 @@ def backtest(
         prometheus_insecure,
         prometheus_timeout,
     )
-    with progress() as bar:
+    with progress(quiet) as bar:
         hist = fetch_history(
             source,
             load_queries(queries),

@@ -21,7 +21,7 @@ from capacity.cli.prom_opts import (
     UserFileOpt,
     make_source,
 )
-from capacity.cli.ui import progress
+from capacity.cli.ui import QuietOpt, progress
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ def fit(
     output: OutputOpt = Output.table,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Fit usage rates (shared by all plaques), plaque levels and component capacity; write the model."""
     from capacity.common.timegrid import parse_date, parse_step
@@ -81,7 +82,7 @@ def fit(
         prometheus_insecure,
         prometheus_timeout,
     )
-    with progress() as bar:
+    with progress(quiet) as bar:
         model, report = fit_from_source(source, config, calendar, plaques, first, last, step_s, bar)
         bar.update("writing", 0, 1)
         try:

@@ -19,7 +19,7 @@ from capacity.cli.prom_opts import (
     UserFileOpt,
     make_source,
 )
-from capacity.cli.ui import progress
+from capacity.cli.ui import QuietOpt, progress
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ def forecast(
     output: OutputOpt = Output.table,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Forecast demand per slot from a model file, or learned on the spot from Prometheus.
 
@@ -86,7 +87,7 @@ def forecast(
             prometheus_insecure,
             prometheus_timeout,
         )
-        with progress() as bar:
+        with progress(quiet) as bar:
             fitted, _ = fit_from_source(
                 source, load_queries(queries), calendar, plaques, first, last, parse_step(query_step), bar, False
             )

@@ -20,7 +20,7 @@ from capacity.cli.prom_opts import (
     UserFileOpt,
     make_source,
 )
-from capacity.cli.ui import progress
+from capacity.cli.ui import QuietOpt, progress
 from capacity.common.errors import InputError
 
 
@@ -51,6 +51,7 @@ def simulate(
     prometheus_ca_file: CaFileOpt = None,
     prometheus_insecure: InsecureOpt = False,
     prometheus_timeout: TimeoutOpt = "30s",
+    quiet: QuietOpt = False,
 ) -> None:
     """Replay demand through hpa, cron, static, capctl and oracle with the same capacity model and delay."""
     from capacity.common.timegrid import parse_date
@@ -82,7 +83,7 @@ def simulate(
     for d in (first, last):
         calendar.check_supported(d)
     prices = Prices(eur_per_vcpu_h=eur_per_vcpu_h, eur_per_gib_h=eur_per_gib_h)
-    with progress() as bar:
+    with progress(quiet) as bar:
         trace: DemandTrace
         if synth:
             bar.update("demand", 0, 1)

@@ -9,7 +9,7 @@ import typer
 
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt, load_calendar
-from capacity.cli.ui import progress
+from capacity.cli.ui import QuietOpt, progress
 
 
 @app.command()
@@ -28,6 +28,7 @@ def synth(
     ] = None,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write synthetic history (noise, gaps, counter resets, drift, an incident) for the shipped plaques.
 
@@ -50,7 +51,7 @@ def synth(
     calendar = load_calendar(events)
     for d in (first, last):
         calendar.check_supported(d)
-    with progress() as bar:
+    with progress(quiet) as bar:
         history = generate(calendar, plaques, first, last, options, on_progress=bar.callback("plaques"))
         series = list(history.series())
         try:

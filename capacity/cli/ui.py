@@ -12,7 +12,9 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 LANGS = ("fr", "en")
 
@@ -26,6 +28,9 @@ class Settings:
 
 
 SETTINGS = Settings()
+
+#: `--quiet` on the long commands too (`capctl synth … --quiet`), not only before the command name.
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar (it only shows on a terminal)")]
 
 
 def locale_lang(env: Mapping[str, str] | None = None) -> str | None:
@@ -69,14 +74,14 @@ class Progress:
 
 
 @contextmanager
-def progress() -> Iterator[Progress]:
-    """A progress bar on stderr (typer's rich), only on a terminal and without --quiet."""
+def progress(quiet: bool = False) -> Iterator[Progress]:
+    """A progress bar on stderr (typer's rich), only on a terminal and without --quiet (global or `quiet`)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 
     console = Console(stderr=True)
-    if SETTINGS.quiet or not console.is_terminal:
+    if quiet or SETTINGS.quiet or not console.is_terminal:
         yield Progress(None)
         return
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -68,8 +68,9 @@ def test_progress_shows_on_a_terminal_and_never_in_a_pipe_or_with_quiet(tmp_path
     code, terminal = _on_a_terminal(*args, "--out", str(tmp_path / "a.om"))
     assert code == 0, terminal
     assert "plaques" in terminal and "writing" in terminal and "━" in terminal
-    code, terminal = _on_a_terminal("--quiet", *args, "--out", str(tmp_path / "b.om"))
-    assert code == 0 and "━" not in terminal and "plaques" not in terminal, terminal
+    for quiet in (("--quiet", *args), (*args, "--quiet")):  # before the command, or among its options
+        code, terminal = _on_a_terminal(*quiet, "--out", str(tmp_path / "b.om"))
+        assert code == 0 and "━" not in terminal and "plaques" not in terminal, terminal
     piped = capctl(*args, "--out", str(tmp_path / "c.om"))
     assert piped.returncode == 0 and piped.stderr == "", piped.stderr
     assert (tmp_path / "a.om").read_bytes() == (tmp_path / "c.om").read_bytes()

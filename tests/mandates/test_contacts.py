@@ -185,3 +185,10 @@ def test_the_editor_schema_speaks_draft_07_describes_every_field_and_offers_vali
         part = {**sub, "definitions": schema["definitions"]}
         errors = [e.message for e in Draft7Validator(part).iter_errors(snippet["body"])]
         assert not errors, (snippet["label"], errors)
+
+
+def test_explain_speaks_french_reasons_only(contact: Path) -> None:
+    res = run(contact, "policy", "explain", "--collectivite", "departement-76", "--date", "2021-04-06")
+    assert res.returncode == 0, res.stderr
+    assert "Cause : budget du mandat departement-76" in res.stdout
+    assert not re.search(r"\b(floor|ceiling|budget|maintenance):|\bprewarm\b|\bforecast\b", res.stdout), res.stdout

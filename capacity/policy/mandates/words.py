@@ -165,7 +165,7 @@ def budget_lines(b: Mapping[str, Any] | None) -> list[str]:
     if b["binding"]:
         lines.append(
             f"  Sans limite budgétaire le mois coûterait {euros(b['forecast_eur'])} : les plafonds sont ramenés à "
-            f"{number(100 * b['level'])} % pour tout le mois (motif budget:…)."
+            f"{number(100 * b['level'])} % pour tout le mois."
         )
         if b["cut_days"]:
             lines.append(f"  Jours où le budget réduit la capacité : {short_days(b['cut_days'])} {month}.")
