@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,14 @@ def test_numbers_for_people() -> None:
     assert count(611_812.4) == "611,812" and count(611_812.4, "fr") == "611 812"
     assert percent(0.06149) == "6.1%" and percent(0.0004, "fr") == "0,04 %" and percent(0) == "0%"
     assert duration_h(1.5) == "1 h 30 min" and duration_h(2) == "2 h" and duration_h(0) == "0 min"
+
+
+def test_the_plan_table_in_french_says_its_reasons_in_french() -> None:
+    fr = capctl("plan", "--date", "2021-04-06", env={**os.environ, "LC_ALL": "fr_FR.UTF-8"})
+    assert fr.returncode == 0, fr.stderr
+    assert "états du jour" in fr.stdout and "Capacité insuffisante" in fr.stdout
+    assert "budget mensuel du mandat departement-76 (messaging)" in " ".join(fr.stdout.split())  # wrapped
+    assert not re.search(r"\b(floor|ceiling|budget|maintenance):| at \d|day states|Short of", fr.stdout), fr.stdout
+    assert max(len(line) for line in fr.stdout.splitlines()) <= 100
+    en = capctl("plan", "--date", "2021-04-06", env={**os.environ, "LC_ALL": "", "LANG": "en_US.UTF-8"})
+    assert "budget:departement-76 (messaging)" in " ".join(en.stdout.split()) and "Capacité" not in en.stdout
