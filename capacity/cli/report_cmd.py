@@ -24,13 +24,13 @@ def report(
     """Monthly report for a collectivité (French, one HTML file): guarantees, cost, shortfalls, coming weeks."""
     from datetime import date, datetime
 
-    from capacity.common.errors import InputError
+    from capacity.common.errors import InputError, french
     from capacity.common.timegrid import PARIS, parse_step
     from capacity.planning.budget import plan_month
     from capacity.planning.kernel import check_supported
-    from capacity.planning.monthly import month_bounds, monthly_dict, outlook_window
-    from capacity.planning.plans import plan_range
+    from capacity.planning.monthly import month_bounds, monthly_dict, outlook_window, plan_outlook
     from capacity.policy.bundle import load_policies
+    from capacity.policy.mandates.words import month_text
     from capacity.present.monthly_html import monthly_html
 
     try:
@@ -40,15 +40,18 @@ def report(
     step_s = parse_step(step)
     pol = load_policies(policies)
     last = month_bounds(first)[1]
+    pol.mandate(collectivite)  # an unknown id: an error naming the known ones
     in_force = [m for m in pol.mandates if m.id == collectivite and m.validity.start <= last]
     in_force = [m for m in in_force if m.validity.end is None or m.validity.end >= first]
-    mandate = in_force[-1] if in_force else pol.mandate(collectivite)  # unknown id → error naming the known ones
+    if not in_force:
+        raise french(InputError(f"aucun mandat de {collectivite} n'est en vigueur en {month_text(month.strip())}"))
+    mandate = in_force[-1]
     calendar = load_calendar(events)
     check_supported(calendar, first, last)
     rates, pol = load_rates(pol, model)
     planned = plan_month(first, step_s, pol, calendar, rates)
     window = outlook_window(first, calendar.supported_range[1], datetime.now(PARIS).date())
-    ahead = list(plan_range(window[0], window[1], step_s, pol, calendar, rates)) if window else []
+    ahead = plan_outlook(window, step_s, pol, calendar, rates) if window else []
     page = monthly_html(monthly_dict(mandate, planned, ahead, pol.files), version())
     try:
         out.write_text(page, encoding="utf-8")

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.calendar.types import Calendar, DayInfo, Place
-from capacity.common.errors import ConfigError, InputError
+from capacity.common.errors import ConfigError, InputError, french
 from capacity.planning.combine import (
     ComponentLimitsDay,
     budget_levels,
@@ -41,6 +41,7 @@ from capacity.planning.combine import (
 from capacity.planning.demand import DayForecast, UsageRates
 from capacity.planning.shortfall import Shortfall, funders_shortfall
 from capacity.policy.bundle import Funder, Policies
+from capacity.policy.mandates.problems import LEVELS_FR
 from capacity.policy.prices import Prices
 from capacity.policy.sizing import prewarm, prewarm_window_slots, replicas_for_users, users_served
 from capacity.policy.topology import Component, Plaque
@@ -180,10 +181,12 @@ def funders_on(policies: Policies, plaque: Plaque, day: date) -> tuple[Funder, .
     missing = [s for i, s in enumerate(plaque.segments) if i not in covered]
     if missing:
         seg = missing[0]
-        raise ConfigError(
-            f"le {day}, aucun mandat en vigueur ne finance {seg.level.value} du département {seg.departement} "
-            f"sur la plaque {plaque.id} ; prolongez ou ajoutez un mandat (validite)",
-            path=policies.root,
+        raise french(
+            ConfigError(
+                f"le {day}, aucun mandat en vigueur ne finance les {LEVELS_FR[seg.level.value]} du département "
+                f"{seg.departement} sur la plaque {plaque.id} ; prolongez ou ajoutez un mandat (validite)",
+                path=policies.root,
+            )
         )
     return funders
 

@@ -1,8 +1,8 @@
 """One collectivité's month, as plain data: what its mandate guarantees, what each day cost against the
 budget, when users were kept out and why, and what the plan says for the weeks after.
 
-Pure: reads plans (a `MonthPlan` and the plans of the following weeks), never plans itself and reads no
-clock. The words and charts are capacity/present/monthly_html.py; `capctl report` wires the two.
+Pure (no clock: `today` is a parameter): the month comes planned (`MonthPlan`); `plan_outlook` plans the
+weeks after it. The words and charts are capacity/present/monthly_html.py; `capctl report` wires the two.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from capacity.planning.budget import MonthPlan
+from capacity.calendar.types import Calendar
+from capacity.planning.budget import MonthPlan, Rates, plan_month
 from capacity.planning.kernel import Plan
 from capacity.planning.report import budget_dict, explain_dict, funder_index
+from capacity.policy.bundle import Policies
 from capacity.policy.mandates.model import Mandate
 from capacity.policy.topology import PROFILES
 
@@ -36,6 +38,20 @@ def outlook_window(month: date, last_supported: date, today: date | None = None)
         start = today + timedelta(days=1)
     end = min(start + timedelta(days=OUTLOOK_DAYS - 1), last_supported)
     return (start, end) if start <= end else None
+
+
+def plan_outlook(
+    window: tuple[date, date], step_s: int, policies: Policies, calendar: Calendar, rates: Rates
+) -> list[Plan]:
+    """Plans of the outlook days, month by month with budgets; days some plaque cannot plan are left out."""
+    out: list[Plan] = []
+    month = window[0].replace(day=1)
+    while month <= window[1]:
+        out.extend(
+            p for p in plan_month(month, step_s, policies, calendar, rates).days if window[0] <= p.day <= window[1]
+        )
+        month = month_bounds(month)[1] + timedelta(days=1)
+    return out
 
 
 def guarantees(mandate: Mandate, month: date) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from capacity.common.errors import ConfigError, InputError
+from capacity.common.errors import ConfigError, InputError, french
 from capacity.policy.mandates import ComponentLimits, MaintenanceWindow, Mandate
 from capacity.policy.mandates.crosscheck import cross_check
 from capacity.policy.mandates.loader import MandateFile, read_mandate
@@ -70,8 +70,8 @@ class Policies:
         if not found:
             ids = sorted({m.id for m in self.mandates})
             when = f" en vigueur le {day}" if day else ""
-            raise InputError(
-                f"aucun mandat{when} pour la collectivité {mandate_id!r} ; collectivités : {', '.join(ids)}"
+            raise french(
+                InputError(f"aucun mandat{when} pour la collectivité {mandate_id!r} ; collectivités : {', '.join(ids)}")
             )
         return found[-1]
 

@@ -98,3 +98,17 @@ def test_the_page_is_french_self_contained_and_names_the_causes_in_french(april:
 )
 def test_reasons_in_french(reason: str, words: str) -> None:
     assert reason_fr(reason) == words
+
+
+def test_report_errors_are_one_french_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.cli import assert_one_line_error, capctl
+
+    def report(collectivite: str, month: str) -> str:
+        res = capctl("report", "--collectivite", collectivite, "--month", month, "--out", str(tmp_path / "r.html"))
+        return assert_one_line_error(res)
+
+    assert report("departement-76", "2018-10") == (
+        "capctl : erreur : aucun mandat de departement-76 n'est en vigueur en octobre 2018"
+    )
+    assert report("departement-99", "2021-04").startswith("capctl : erreur : aucun mandat pour la collectivité")
+    assert report("departement-76", "2021-13").startswith("capctl: error: invalid --month '2021-13'")

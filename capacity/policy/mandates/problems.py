@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from capacity.common.errors import ConfigError
+from capacity.common.errors import ConfigError, french
 
 LANGS = ("fr", "en")
 
@@ -468,8 +468,7 @@ def to_error(problems: Sequence[Problem]) -> ConfigError:
             else f"; and {more} more problem(s): run `capctl policy validate --lang en`"
         )
     error = ConfigError(message, path=first.path, line=first.line, column=first.column, code=first.code)
-    error.lang = lang
-    return error
+    return french(error) if lang == "fr" else error
 
 
 # PyYAML's most common complaints, in French (prefix match); others are shown as PyYAML words them.
@@ -492,9 +491,9 @@ _YAML_FR = (
 
 
 def _yaml_fr(problem: str) -> str:
-    for prefix, french in _YAML_FR:
+    for prefix, words in _YAML_FR:
         if problem.startswith(prefix):
-            return french
+            return words
     return problem
 
 
