@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt, load_calendar
 
@@ -48,7 +49,7 @@ def synth(
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
     for d in (first, last):
-        calendar.check_supported(d)
+        check_supported(calendar, d)
     history = generate(calendar, plaques, first, last, options)
     series = list(history.series())
     try:

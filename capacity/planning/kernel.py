@@ -29,7 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.calendar.types import Calendar, DayInfo, Place
-from capacity.common.errors import ConfigError, InputError
+from capacity.common.arrays import forward_windows
+from capacity.common.errors import ConfigError
 from capacity.planning.combine import (
     ComponentLimitsDay,
     budget_levels,
@@ -142,15 +143,6 @@ def rates_for(rates: UsageRates | Mapping[str, UsageRates], plaque_id: str | Non
 def segment_infos(calendar: Calendar, plaque: Plaque, day: date) -> tuple[DayInfo, ...]:
     """The calendar's answer for each segment of `plaque` on `day`."""
     return tuple(calendar.day(day, Place(departement=s.departement), s.level) for s in plaque.segments)
-
-
-def check_supported(calendar: Calendar, *days: date) -> date:
-    """Refuse days the calendar cannot answer for, naming the range; returns the range's last day."""
-    first, last = calendar.supported_range
-    for d in days:
-        if not first <= d <= last:
-            raise InputError(f"date {d} is outside the supported range {first} to {last}")
-    return last
 
 
 def make_plan(
@@ -323,8 +315,7 @@ def plan_component(
     need_all = replicas_for_users(users, component)
     sized = need_all if high is None else rush_need(users, high, component, step_s)
     window = prewarm_window_slots(component, step_s)
-    padded = np.concatenate([sized, np.full(window, sized[-1], dtype=np.int64)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, window + 1)[:n]
+    windows = forward_windows(sized, window)[:n]
     source = np.minimum(windows.argmax(axis=1) + np.arange(n), len(users) - 1)
     wish = windows.max(axis=1).astype(np.int64)
     need = need_all[:n]
