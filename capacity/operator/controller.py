@@ -41,6 +41,7 @@ from capacity.operator.ops_metrics import OpsMetrics
 from capacity.operator.reload import Config, ConfigSource
 from capacity.planning.kernel import Plan, PlaquePlan
 from capacity.planning.plans import plan_day
+from capacity.planning.reasons import ReasonKind
 from capacity.policy.sizing import replicas_for_users
 
 log = logging.getLogger("capctl.controller")
@@ -358,7 +359,7 @@ class Controller:
             log.info("component updated", extra={"fields": fields})
         elif status == "recommended" and d.current is not None and d.replicas != d.current:
             log.info("recommendation: would change", extra={"fields": fields})
-        elif "fallback" in d.reasons:
+        elif ReasonKind.FALLBACK.value in d.reasons:
             log.warning("metrics missing: keeping current replicas", extra={"fields": fields})
         else:
             log.debug("component decided", extra={"fields": fields})

@@ -31,6 +31,7 @@ import numpy.typing as npt
 from capacity.calendar.types import Calendar, DayInfo, Place
 from capacity.common.arrays import forward_windows
 from capacity.common.errors import ConfigError
+from capacity.planning import reasons
 from capacity.planning.combine import (
     ComponentLimitsDay,
     budget_levels,
@@ -40,6 +41,7 @@ from capacity.planning.combine import (
     span_limits,
 )
 from capacity.planning.demand import DayForecast, UsageRates
+from capacity.planning.reasons import ReasonKind
 from capacity.planning.shortfall import Shortfall, funders_shortfall
 from capacity.policy.bundle import Funder, Policies
 from capacity.policy.prices import Prices
@@ -86,18 +88,18 @@ class ComponentPlan:
 
     def reasons(self, slot: int) -> tuple[str, ...]:
         """Why slot `slot` has the number it has, in the order the steps applied."""
-        out = ["prewarm" if self.wish[slot] > self.need[slot] else "forecast"]
+        out = [ReasonKind.PREWARM.value if self.wish[slot] > self.need[slot] else ReasonKind.FORECAST.value]
         if self.band_hit is not None and self.band_hit[slot]:
-            out.append("rush-band")
+            out.append(ReasonKind.RUSH_BAND.value)
         for f, fid in enumerate(self.funder_ids):
             if self.floor_hit[f, slot]:
-                out.append(f"floor:{fid}")
+                out.append(reasons.floor(fid))
             if self.ceiling_hit[f, slot]:
-                out.append(f"ceiling:{fid}")
+                out.append(reasons.ceiling(fid))
             if self.budget_hit is not None and self.budget_hit[f, slot]:
-                out.append(f"budget:{fid}")
+                out.append(reasons.budget(fid))
             if self.hold_hit is not None and self.hold_hit[f, slot]:
-                out.append(f"maintenance:{fid}")
+                out.append(reasons.maintenance(fid))
         return tuple(out)
 
 
