@@ -20,11 +20,10 @@ from capacity.calendar.types import Calendar
 from capacity.operator.controller import Controller, TickReport
 from capacity.operator.decide import Mode
 from capacity.operator.kube.api import KubeClients, KubeSettings
-from capacity.operator.kube.lease import LeaderElector, LeaseSettings
-from capacity.operator.kube.state import StateStore
+from capacity.operator.kube.lease import LeaderElector
 from capacity.operator.live_usage import LiveUsage
 from capacity.operator.ops_metrics import OpsMetrics
-from capacity.operator.reload import ConfigSource
+from capacity.operator.wiring import OperatorOptions, build_operator
 from capacity.policy.bundle import load_policies
 from tests.support.fake_kube import FakeKube
 from tests.support.fake_kube.fixtures import fake_kube  # noqa: F401 - fixture
@@ -84,27 +83,23 @@ def make_instance(
     timeout_s: tuple[float, float] = (2.0, 2.0),
     sleep: Callable[[float], None] | None = None,
 ) -> Instance:
-    """A controller wired as `capctl run` wires it, through a kubeconfig file."""
+    """A controller wired as `capctl run` wires it (capacity/operator/wiring.py), through a kubeconfig file."""
     kubeconfig = fake.kubeconfig(tmp_path / f"kubeconfig-{identity}")
-    clients = KubeClients(KubeSettings(kubeconfig=kubeconfig, user_agent=f"capctl/{identity}", timeout_s=timeout_s))
-    elector = LeaderElector(
-        clients.api(),
-        LeaseSettings(name="capctl", namespace=HOME, identity=identity, renew_every_s=renew_every_s),
-    )
-    metrics = OpsMetrics()
-    controller = Controller(
-        config=ConfigSource(policies, events, calendar_loader=cached_calendar),
-        clients=clients,
-        elector=elector,
-        state=StateStore(clients.api(), HOME),
-        metrics=metrics,
+    options = OperatorOptions(
+        policies=policies,
+        events=tuple(events),
         mode=mode,
-        usage=usage,
+        identity=identity,
+        namespace=HOME,
+        kube=KubeSettings(kubeconfig=kubeconfig, user_agent=f"capctl/{identity}", timeout_s=timeout_s),
+        lease_renew_every_s=renew_every_s,
         self_ref={"apiVersion": "v1", "kind": "Pod", "name": identity, "namespace": HOME},
         timeout_s=timeout_s,
-        sleep=sleep or (lambda _s: fake.wait_idle()),
     )
-    return Instance(controller, elector, metrics, clients)
+    operator = build_operator(
+        options, usage=usage, calendar_loader=cached_calendar, sleep=sleep or (lambda _s: fake.wait_idle())
+    )
+    return Instance(operator.controller, operator.elector, operator.metrics, operator.clients)
 
 
 @pytest.fixture
