@@ -30,7 +30,13 @@ from capacity.policies import load_policies
 from capacity.reload import ConfigSource
 from capacity.timegrid import PARIS
 from tests.kube.conftest import cached_calendar
-from tests.support.envtest import ControlPlane, control_plane, controller_manager, unique_name  # noqa: F401
+from tests.support.envtest import (  # noqa: F401 - fixtures and the summary hook
+    ControlPlane,
+    control_plane,
+    controller_manager,
+    pytest_terminal_summary,
+    unique_name,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "policies"
@@ -39,10 +45,9 @@ RENTREE = datetime(2021, 4, 26, 6, 30, tzinfo=PARIS)  # Monday after the spring 
 HOLIDAY = datetime(2021, 4, 19, 6, 30, tzinfo=PARIS)  # Monday of those holidays (zone B)
 NAMESPACE_LINE = re.compile(r"^(\s+namespace:\s*)(\S+)\s*$", re.MULTILINE)
 
-pytestmark = pytest.mark.kube
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder carries the `kube` marker (`-m "not kube"` leaves them out)."""
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:

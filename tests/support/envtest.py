@@ -385,6 +385,12 @@ class ControlPlane:
             raise RuntimeError(f"kube-controller-manager exited with {proc.popen.returncode}:\n{proc.tail()}")
         return proc
 
+    def stop_controller_manager(self) -> None:
+        if self.controller_manager is not None:
+            self.controller_manager.stop()
+            self.procs.remove(self.controller_manager)
+            self.controller_manager = None
+
     def stop(self) -> None:
         for p in reversed(self.procs):
             p.stop()
@@ -459,20 +465,36 @@ def start_control_plane(folder: Path, assets: Path | None = None) -> ControlPlan
 
 # ------------------------------------------------------------------------------------------ fixtures
 
+STARTED: list[float] = []  # start-up seconds of the control planes of this session (terminal summary)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line saying what the real control plane cost, when a test started one."""
+    for seconds in STARTED:
+        terminalreporter.write_line(f"envtest: etcd + kube-apiserver ready in {seconds:.1f} s")
+
 
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     """One real etcd + kube-apiserver for the whole session (skips, or fails under CI, without assets)."""
     assets = assets_dir()
     cp = start_control_plane(tmp_path_factory.mktemp("envtest"), assets)
+    STARTED.append(cp.started_in_s)
     try:
         yield cp
     finally:
         cp.stop()
 
 
-@pytest.fixture(scope="session")
-def controller_manager(control_plane: ControlPlane) -> ControlPlane:
-    """The same control plane, with kube-controller-manager running (started once, on first request)."""
+@pytest.fixture
+def controller_manager(control_plane: ControlPlane) -> Iterator[ControlPlane]:
+    """The shared control plane with kube-controller-manager running for THIS test only.
+
+    Its controllers act on every namespace (the HPA controller writes HPA status, scales Deployments and
+    records Events), so it is stopped after the test: the other tests keep a server where only they write.
+    """
     control_plane.start_controller_manager()
-    return control_plane
+    try:
+        yield control_plane
+    finally:
+        control_plane.stop_controller_manager()
