@@ -25,6 +25,7 @@ import os
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -217,10 +218,26 @@ class Process:
             self.popen.wait(grace_s)
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec (Linux): SIGKILL when pytest dies without its teardown (e.g. killed)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+
+
 def start(name: str, argv: list[str], folder: Path) -> Process:
     log = folder / f"{name}.log"
     with log.open("wb") as out:
-        popen = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=folder)
+        popen = subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=folder,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
     return Process(name, popen, log)
 
 
