@@ -46,6 +46,9 @@ def run(
     metrics_port: Annotated[int, typer.Option("--metrics-port", help="/metrics, /healthz, /readyz")] = 9090,
     lease_name: Annotated[str, typer.Option("--lease-name")] = "capctl",
     lease_namespace: Annotated[str | None, typer.Option("--lease-namespace", help="default: $POD_NAMESPACE")] = None,
+    state_configmap: Annotated[
+        str, typer.Option("--state-configmap", help="ConfigMap (lease namespace) holding the stabilisation state")
+    ] = "capctl-state",
     identity: Annotated[str | None, typer.Option("--identity", help="default: $POD_NAME")] = None,
     once: Annotated[bool, typer.Option("--once", help="run one tick, print it, exit")] = False,
     now: Annotated[
@@ -91,6 +94,7 @@ def run(
         "tick_s": tick,
         "identity": ident,
         "lease": f"{namespace}/{lease_name}",
+        "state": f"{namespace}/{state_configmap}",
         "prometheus": prometheus_url or None,
         "once": once,
         "now": start.isoformat() if start else None,
@@ -112,6 +116,7 @@ def run(
         identity=ident,
         namespace=namespace,
         lease_name=lease_name,
+        state_configmap=state_configmap,
         kube=KubeSettings(kubeconfig=kubeconfig, context=context, user_agent=f"capctl/{ident}"),
         self_ref=self_reference(lease_name, namespace),
     )

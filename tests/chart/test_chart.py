@@ -25,6 +25,8 @@ pytestmark = pytest.mark.helm
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "capctl"
 NONDEFAULT = Path(__file__).with_name("values-nondefault.yaml")
+# Rendered before any other values: the one value without a default (watchNamespaces, least privilege).
+MINIMAL = ("-f", str(Path(__file__).with_name("values-minimal.yaml")))
 RELEASE = "capctl"
 NAMESPACE = "capctl-system"
 # Oldest Kubernetes allowed by Chart.yaml's kubeVersion, and the newest schemas kubernetes-validate ships.
@@ -32,14 +34,23 @@ KUBE_VERSIONS = ("1.25.0", kubernetes_validate.latest_version())
 
 Doc = dict[str, Any]
 
-# (apiGroup, resource, verb): everything the operator may do, and nothing else.
-ALLOWED = {
-    *{("apps", r, v) for r in ("deployments", "statefulsets") for v in ("get", "list", "watch")},
-    *{("autoscaling", "horizontalpodautoscalers", v) for v in ("get", "list", "watch", "patch", "update")},
-    *{("apps", r, v) for r in ("deployments/scale", "statefulsets/scale") for v in ("get", "patch", "update")},
-    *{(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")},
+# (apiGroup, resource, verb): everything the operator may do, per mode, and nothing else. These are the calls
+# capacity/kube/*.py makes: observe.py lists; actuator.py patches (merge patch), and after a 409 reads one
+# object again; events.py creates core/v1 Events; lease.py and state.py get/create/update (PUT) by name.
+OWN = {
     *{("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")},
-    *{("", "configmaps", v) for v in ("get", "create", "update", "patch")},
+    *{("", "configmaps", v) for v in ("get", "create", "update")},
+    ("", "events", "create"),
+}
+READ = {("apps", r, "list") for r in ("deployments", "statefulsets")} | {
+    ("autoscaling", "horizontalpodautoscalers", "list")
+}
+FLOOR = {("autoscaling", "horizontalpodautoscalers", v) for v in ("get", "patch")}
+DIRECT = {("apps", r, v) for r in ("deployments/scale", "statefulsets/scale") for v in ("get", "patch")}
+ALLOWED = {
+    "recommend": OWN | READ,
+    "floor": OWN | READ | FLOOR,
+    "direct": OWN | READ | FLOOR | DIRECT,
 }
 WORKLOAD_RESOURCES = {"deployments", "statefulsets", "horizontalpodautoscalers", "deployments/scale"}
 OWN_NAMESPACE_ONLY = {"leases", "configmaps"}
@@ -59,7 +70,7 @@ def run_helm(helm: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def render(helm: Path, *args: str, kube_version: str = KUBE_VERSIONS[0]) -> list[Doc]:
     result = run_helm(
-        helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", kube_version, *args
+        helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", kube_version, *MINIMAL, *args
     )
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
@@ -118,7 +129,7 @@ def docs(request: pytest.FixtureRequest) -> list[Doc]:
 
 @pytest.mark.parametrize("extra", [(), ("-f", str(NONDEFAULT))], ids=["default", "nondefault"])
 def test_helm_lint_strict_passes(helm: Path, extra: tuple[str, ...]) -> None:
-    result = run_helm(helm, "lint", "--strict", str(CHART), "--namespace", NAMESPACE, *extra)
+    result = run_helm(helm, "lint", "--strict", str(CHART), "--namespace", NAMESPACE, *MINIMAL, *extra)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
 
@@ -216,14 +227,33 @@ def service_account(docs: list[Doc]) -> str:
     return str(one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"])
 
 
+def mode_of(docs: list[Doc]) -> str:
+    return arg_value(container(docs)["args"], "--mode")
+
+
 def test_rbac_grants_exactly_the_allowed_verbs(docs: list[Doc]) -> None:
+    allowed = ALLOWED[mode_of(docs)]
     granted = grants(docs, service_account(docs))
-    assert {(g.api_group, g.resource, g.verb) for g in granted} == ALLOWED
+    assert {(g.api_group, g.resource, g.verb) for g in granted} == allowed
     # Nothing in any rendered role (bound or not) goes beyond the list either.
     for role in [*of_kind(docs, "Role"), *of_kind(docs, "ClusterRole")]:
         for rule in role["rules"]:
             for triple in ((g, r, v) for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]):
-                assert triple in ALLOWED, f"{role['metadata']['name']} grants {triple}"
+                assert triple in allowed, f"{role['metadata']['name']} grants {triple}"
+
+
+@pytest.mark.parametrize("mode", list(ALLOWED))
+def test_each_mode_gets_exactly_its_verbs(helm: Path, mode: str) -> None:
+    docs = render(helm, "--set", f"mode={mode}", "--set", "watchNamespaces={ent-a,ent-b}")
+    granted = grants(docs, service_account(docs))
+    assert {(g.api_group, g.resource, g.verb) for g in granted} == ALLOWED[mode]
+    workload = {(g.api_group, g.resource, g.verb) for g in granted if g.scope == "ent-a"}
+    if mode == "recommend":  # read-only on workloads and HPAs, no Event about them either
+        assert workload == READ
+    else:
+        assert workload == READ | FLOOR | {("", "events", "create")} | (DIRECT if mode == "direct" else set())
+    never = {"delete", "deletecollection", "watch", "escalate", "bind", "impersonate", "*"}
+    assert not any(g.verb in never or g.resource in ("secrets", "pods", "*") for g in granted)
 
 
 def test_rbac_is_bound_to_the_pod_service_account(docs: list[Doc]) -> None:
@@ -246,15 +276,32 @@ def test_lease_and_state_configmap_only_in_own_namespace_and_by_name(docs: list[
     for g in own:
         if g.verb == "create":
             continue  # Kubernetes cannot restrict create by name
-        expected = (lease,) if g.resource == "leases" else ("capctl-state",)
+        expected = (lease,) if g.resource == "leases" else (arg_value(args, "--state-configmap"),)
         assert g.names == expected, g
 
 
-def test_default_rbac_is_one_cluster_role_for_workloads(default_docs: list[Doc]) -> None:
-    granted = grants(default_docs, service_account(default_docs))
+def test_without_watch_namespaces_the_render_fails(helm: Path) -> None:
+    error = render_error(helm)  # the chart's own defaults, nothing else
+    assert "watchNamespaces is empty" in error and "rbac.clusterWide=true" in error
+    assert "watchNamespaces is empty" not in render_error(helm, "--set", "rbac.create=false", "--set", "mode=x")
+
+
+def test_cluster_wide_rbac_is_opt_in(helm: Path) -> None:
+    docs = render(helm, "--set", "watchNamespaces=null", "--set", "rbac.clusterWide=true", "--set", "mode=floor")
+    granted = grants(docs, service_account(docs))
     workload = {g for g in granted if g.resource in WORKLOAD_RESOURCES}
     assert workload and {g.scope for g in workload} == {"*"}
-    assert len(of_kind(default_docs, "ClusterRole")) == 1
+    assert len(of_kind(docs, "ClusterRole")) == 1
+    assert {(g.api_group, g.resource, g.verb) for g in granted} == ALLOWED["floor"]
+    both = render_error(helm, *MINIMAL, "--set", "rbac.clusterWide=true")
+    assert "set either watchNamespaces" in both
+
+
+def test_the_state_configmap_name_reaches_the_operator_and_its_rbac(helm: Path) -> None:
+    docs = render(helm, "--set", "state.configMapName=ent-capctl-stab")
+    assert arg_value(container(docs)["args"], "--state-configmap") == "ent-capctl-stab"
+    named = {g.names for g in grants(docs, service_account(docs)) if g.resource == "configmaps" and g.verb != "create"}
+    assert named == {("ent-capctl-stab",)}
 
 
 def test_watch_namespaces_turn_rbac_into_roles_per_namespace(nondefault_docs: list[Doc]) -> None:
@@ -266,8 +313,8 @@ def test_watch_namespaces_turn_rbac_into_roles_per_namespace(nondefault_docs: li
     assert workload_scopes == watched
     for namespace in watched:
         in_ns = {(g.api_group, g.resource, g.verb) for g in granted if g.scope == namespace}
-        assert ("autoscaling", "horizontalpodautoscalers", "patch") in in_ns
-        assert ("apps", "statefulsets/scale", "patch") in in_ns
+        assert ("autoscaling", "horizontalpodautoscalers", "patch") in in_ns  # floor mode
+        assert not any(r.endswith("/scale") for _, r, _ in in_ns)  # floor mode never scales directly
         assert not any(r in OWN_NAMESPACE_ONLY for _, r, _ in in_ns)
 
 
@@ -552,7 +599,8 @@ def test_grafana_dashboard_is_optional(default_docs: list[Doc]) -> None:
         ),
         ("policies.existingConfigMap=x,policies.files.a=b", "either policies.files or"),
         ("policies.files.\\.\\./escape=x", "must be relative"),
+        ("state.configMapName=Capctl_State", "state.configMapName must be a DNS-1123 name"),
     ],
 )
 def test_invalid_values_fail_at_render_time(helm: Path, setting: str, message: str) -> None:
-    assert message in render_error(helm, "--set", setting)
+    assert message in render_error(helm, *MINIMAL, "--set", setting)

@@ -32,7 +32,7 @@ def test_chart_args_parse_as_capctl_run(values: str) -> None:
     helm = tool_path("helm")
     rendered = subprocess.run(
         [str(helm), "template", "capctl", str(REPO / "charts" / "capctl"), "--namespace", "capctl-system",
-         *VALUES[values]],
+         "--set", "watchNamespaces={ent-grand-est}", *VALUES[values]],
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     deployment = next(d for d in yaml.safe_load_all(rendered.stdout) if d and d["kind"] == "Deployment")
@@ -43,3 +43,4 @@ def test_chart_args_parse_as_capctl_run(values: str) -> None:
     ctx = run.make_context("run", list(args[1:]))  # raises on any unknown option or bad value
     assert ctx.params["mode"].value == {"default": "recommend", "basic auth, direct": "direct"}.get(values, "floor")
     assert ctx.params["metrics_port"] == 9090 and ctx.params["lease_namespace"] == "capctl-system"
+    assert ctx.params["state_configmap"] == "capctl-state"
