@@ -17,7 +17,7 @@ from pathlib import Path
 
 from capacity.calendar.types import Calendar
 from capacity.common.timegrid import PARIS
-from capacity.operator.controller import Controller
+from capacity.operator.controller import Controller, TickReport
 from capacity.operator.decide import Mode
 from capacity.operator.kube.api import KubeClients, KubeSettings
 from capacity.operator.kube.lease import LeaderElector, LeaseSettings
@@ -55,6 +55,9 @@ class Operator:
     clients: KubeClients
     elector: LeaderElector
     metrics: OpsMetrics
+
+    def tick(self, now: datetime) -> TickReport:
+        return self.controller.tick(now)
 
     def close(self) -> None:
         self.clients.close()

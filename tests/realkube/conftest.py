@@ -21,13 +21,10 @@ import pytest
 from kubernetes import client
 
 from capacity.common.timegrid import PARIS
-from capacity.operator.controller import Controller, TickReport
 from capacity.operator.decide import Mode
-from capacity.operator.kube.api import KubeClients, KubeSettings
-from capacity.operator.kube.lease import LeaderElector
+from capacity.operator.kube.api import KubeSettings
 from capacity.operator.kube.state import CONFIGMAP_NAME
-from capacity.operator.ops_metrics import OpsMetrics
-from capacity.operator.wiring import OperatorOptions, build_operator
+from capacity.operator.wiring import Operator, OperatorOptions, build_operator
 from capacity.policy.bundle import load_policies
 from tests.kube.conftest import cached_calendar
 from tests.support.envtest import (  # noqa: F401 - fixtures and the summary hook
@@ -127,7 +124,7 @@ class Slice:
         lease: str = "capctl",
         state_name: str = CONFIGMAP_NAME,
         renew_every_s: float = 5.0,
-    ) -> Instance:
+    ) -> Operator:
         """A controller wired as `capctl run` wires it (capacity/operator/wiring.py), through a kubeconfig file."""
         kubeconfig = kubeconfig or self.kubeconfig()
         timeout_s = (5.0, 15.0)
@@ -147,23 +144,12 @@ class Slice:
             calendar_loader=cached_calendar,
         )
         self._closers.append(operator.clients)
-        return Instance(operator.controller, operator.elector, operator.metrics, operator.clients)
+        return operator
 
     def close(self) -> None:
         for c in self._closers:
             c.close()
         self.admin.close()
-
-
-@dataclass
-class Instance:
-    controller: Controller
-    elector: LeaderElector
-    metrics: OpsMetrics
-    clients: KubeClients
-
-    def tick(self, now: datetime) -> TickReport:
-        return self.controller.tick(now)
 
 
 def suffixed_policies(dest: Path, suffix: str, edit: Callable[[str], str] = lambda t: t) -> tuple[Path, dict[str, str]]:
