@@ -156,3 +156,18 @@ it can, quoted otherwise); a structured value (map/list) is serialised as YAML.
 {{- fail "set either events.files or events.existingConfigMap, not both" }}
 {{- end }}
 {{- end }}
+
+{{/* Port of Prometheus for the NetworkPolicy: networkPolicy.prometheus.port, else that of prometheus.url. */}}
+{{- define "capctl.prometheusPort" -}}
+{{- if .Values.networkPolicy.prometheus.port }}
+{{- .Values.networkPolicy.prometheus.port }}
+{{- else }}
+{{- $url := urlParse .Values.prometheus.url }}
+{{- $hostPort := splitList ":" $url.host }}
+{{- if gt (len $hostPort) 1 }}
+{{- last $hostPort }}
+{{- else }}
+{{- ternary 443 80 (eq $url.scheme "https") }}
+{{- end }}
+{{- end }}
+{{- end }}
