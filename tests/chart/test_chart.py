@@ -137,6 +137,8 @@ def test_every_manifest_validates_against_the_kubernetes_schema(
         validated.add(doc["kind"])
     assert {"Deployment", "ServiceAccount", "Service", "ConfigMap", "PodDisruptionBudget"} <= validated
     assert {"Role", "RoleBinding"} <= validated
+    if extra:
+        assert "NetworkPolicy" in validated
 
 
 def test_schema_validation_would_catch_a_typo(default_docs: list[Doc]) -> None:
