@@ -252,7 +252,9 @@ def test_selector_and_thresholds_come_from_values(helm: Path) -> None:
     docs = render(
         helm,
         "--set",
-        "prometheusRules.enabled=true,prometheusRules.forecastErrorRatio=0.2,prometheusRules.budgetLevelBelow=0.9",
+        "prometheusRules.enabled=true",
+        "--set-json",  # helm's --set keeps decimals as strings, which the schema refuses
+        "prometheusRules.forecastErrorRatio=0.2,prometheusRules.budgetLevelBelow=0.9",
         "--set-string",
         'prometheusRules.selector=cluster="ent-prod"\\,job="capctl"',
         "--set",

@@ -544,14 +544,9 @@ def test_grafana_dashboard_is_optional(default_docs: list[Doc]) -> None:
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("mode=auto", "mode must be one of recommend, floor, direct"),
-        ("tick=0", "tick must be a whole, positive number"),
-        ("tick=1.5", "tick must be a whole, positive number"),
+        # Types, enums and ranges are values.schema.json's (tests/chart/test_values_schema.py); these are the
+        # rules between values that a schema cannot say.
         ("prometheus.auth.existingSecret=prom", "prometheus.url is empty"),
-        (
-            "prometheus.url=http://p,prometheus.auth.existingSecret=p,prometheus.auth.type=oauth",
-            "token or basic",
-        ),
         ("policies.existingConfigMap=x,policies.files.a=b", "either policies.files or"),
         ("policies.files.\\.\\./escape=x", "must be relative"),
     ],
