@@ -314,6 +314,24 @@ def test_restricted_security_context(docs: list[Doc]) -> None:
         assert set(volume) - {"name"} <= {"configMap", "secret", "emptyDir", "projected", "downwardAPI"}
 
 
+def test_api_token_is_projected_where_the_kubernetes_client_reads_it(docs: list[Doc]) -> None:
+    from kubernetes.config.incluster_config import SERVICE_CERT_FILENAME, SERVICE_TOKEN_FILENAME
+
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False  # no implicit token in every container
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    files = {}
+    for mount in container(docs)["volumeMounts"]:
+        for source in volumes[mount["name"]].get("projected", {}).get("sources", []):
+            if "serviceAccountToken" in source:
+                files[f"{mount['mountPath']}/{source['serviceAccountToken']['path']}"] = source
+            for item in source.get("configMap", {}).get("items", []):
+                files[f"{mount['mountPath']}/{item['path']}"] = source
+    token = files[SERVICE_TOKEN_FILENAME]["serviceAccountToken"]
+    assert 600 <= token["expirationSeconds"] <= 3607  # a bound, rotated token (the client re-reads it)
+    assert files[SERVICE_CERT_FILENAME]["configMap"]["name"] == "kube-root-ca.crt"
+
+
 def test_tmp_is_a_writable_empty_dir(docs: list[Doc]) -> None:
     mounts = {m["mountPath"]: m for m in container(docs)["volumeMounts"]}
     volumes = {v["name"]: v for v in one(docs, "Deployment")["spec"]["template"]["spec"]["volumes"]}
