@@ -18,6 +18,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
+from tests.support.ops_metric_names import exported_series_names, metric_names_in
 from tests.support.tools import tool_path
 
 pytestmark = pytest.mark.helm
@@ -522,34 +523,101 @@ def test_model_configmap_from_values(nondefault_docs: list[Doc]) -> None:
 # ------------------------------------------------------------------------------------------- dashboard
 
 
+def dashboard_of(docs: list[Doc]) -> Doc:
+    (cm,) = [d for d in of_kind(docs, "ConfigMap") if "grafana_dashboard" in d["metadata"]["labels"]]
+    (content,) = cm["data"].values()
+    dashboard: Doc = json.loads(content)
+    return dashboard
+
+
 def test_grafana_dashboard_configmap(nondefault_docs: list[Doc]) -> None:
     (cm,) = [d for d in of_kind(nondefault_docs, "ConfigMap") if "grafana_dashboard" in d["metadata"]["labels"]]
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert cm["metadata"]["namespace"] == "monitoring"
     assert cm["metadata"]["annotations"] == {"grafana_folder": "Capacity"}
-    (content,) = cm["data"].values()
-    dashboard = json.loads(content)
-    exprs = " ".join(t["expr"] for t in iter_targets(dashboard["panels"]))
-    for metric in (
-        "capctl_forecast_users",
-        "ent_active_sessions",
-        "capctl_planned_replicas",
-        "capctl_wish_replicas",
-        "capctl_clamps_total",
-        "capctl_tick_duration_seconds",
-        "capctl_is_leader",
-    ):
-        assert metric in exprs, metric
+    dashboard = dashboard_of(nondefault_docs)
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     assert "capctl_forecast_users" in variables["plaque"]["definition"]
     repeated = [p for p in dashboard["panels"] if p.get("repeat") == "plaque"]
     assert repeated, "one row per plaque"
 
 
-def iter_targets(panels: list[Doc]) -> Iterator[Doc]:
+def dashboard_queries(dashboard: Doc) -> dict[str, list[str]]:
+    """Panel title -> its PromQL queries (template variables included, as "variable <name>")."""
+    queries = {p["title"]: [t["expr"] for t in p.get("targets", [])] for p in iter_panels(dashboard["panels"])}
+    for v in dashboard["templating"]["list"]:
+        if v["type"] == "query":
+            queries[f"variable {v['name']}"] = [v["definition"]]
+    return queries
+
+
+def test_dashboard_reads_only_series_capctl_exports(nondefault_docs: list[Doc]) -> None:
+    exported = exported_series_names()
+    for title, exprs in dashboard_queries(dashboard_of(nondefault_docs)).items():
+        for expr in exprs:
+            used = metric_names_in(expr)
+            assert used, f"{title}: {expr}"
+            assert used <= exported, f"{title} reads {sorted(used - exported)}, which capctl does not export"
+
+
+def test_dashboard_has_a_panel_for_each_operator_signal(nondefault_docs: list[Doc]) -> None:
+    queries = dashboard_queries(dashboard_of(nondefault_docs))
+    panels_reading = {
+        name: {title for title, exprs in queries.items() if any(name in e for e in exprs)}
+        for name in (
+            "capctl_errors_total",
+            "capctl_config_reloads_total",
+            "capctl_metrics_available",
+            "capctl_changes_total",
+            "capctl_ticks_total",
+            "capctl_build_info",
+            "capctl_is_leader",
+            "capctl_budget_level",
+            "capctl_forecast_users",
+            "capctl_observed_users",
+            "capctl_planned_replicas",
+            "capctl_clamps_total",
+        )
+    }
+    missing = [name for name, titles in panels_reading.items() if not titles]
+    assert not missing, f"no panel shows {missing}"
+
+
+def test_dashboard_queries_parse_as_promql(nondefault_docs: list[Doc], tmp_path: Path) -> None:
+    """Each query, with Grafana's variables filled in, checked by promtool as a recording rule."""
+    variables = {"$__rate_interval": "2m", "$plaque": ".*", "$component": ".*"}
+    rules: list[dict[str, str]] = []
+    for title, exprs in dashboard_queries(dashboard_of(nondefault_docs)).items():
+        for expr in exprs:
+            if title.startswith("variable "):
+                expr = expr.removeprefix("label_values(").rsplit(",", 1)[0]
+            for name, value in variables.items():
+                expr = expr.replace(name, value)
+            rules.append({"record": f"dashboard:query_{len(rules)}", "expr": expr})
+    (tmp_path / "queries.yaml").write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = subprocess.run(
+        [str(tool_path("promtool")), "check", "rules", str(tmp_path / "queries.yaml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in result.stdout
+
+
+def test_dashboard_panels_do_not_overlap(nondefault_docs: list[Doc]) -> None:
+    cells: dict[tuple[int, int], str] = {}
+    for panel in dashboard_of(nondefault_docs)["panels"]:
+        pos = panel["gridPos"]
+        assert pos["x"] + pos["w"] <= 24, panel["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = panel["title"]
+
+
+def iter_panels(panels: list[Doc]) -> Iterator[Doc]:
     for panel in panels:
-        yield from panel.get("targets", [])
-        yield from iter_targets(panel.get("panels", []))
+        yield panel
+        yield from iter_panels(panel.get("panels", []))
 
 
 def test_grafana_dashboard_is_optional(default_docs: list[Doc]) -> None:
