@@ -18,6 +18,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
+from tests.support.ops_metric_names import exported_series_names, metric_names_in
 from tests.support.tools import tool_path
 
 pytestmark = pytest.mark.helm
@@ -35,7 +36,7 @@ KUBE_VERSIONS = ("1.25.0", kubernetes_validate.latest_version())
 Doc = dict[str, Any]
 
 # (apiGroup, resource, verb): everything the operator may do, per mode, and nothing else. These are the calls
-# capacity/kube/*.py makes: observe.py lists; actuator.py patches (merge patch), and after a 409 reads one
+# capacity/operator/kube/*.py makes: observe.py lists; actuator.py patches (merge patch), and after a 409 reads one
 # object again; events.py creates core/v1 Events; lease.py and state.py get/create/update (PUT) by name.
 OWN = {
     *{("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")},
@@ -148,6 +149,8 @@ def test_every_manifest_validates_against_the_kubernetes_schema(
         validated.add(doc["kind"])
     assert {"Deployment", "ServiceAccount", "Service", "ConfigMap", "PodDisruptionBudget"} <= validated
     assert {"Role", "RoleBinding"} <= validated
+    if extra:
+        assert "NetworkPolicy" in validated
 
 
 def test_schema_validation_would_catch_a_typo(default_docs: list[Doc]) -> None:
@@ -359,6 +362,24 @@ def test_restricted_security_context(docs: list[Doc]) -> None:
         assert set(volume) - {"name"} <= {"configMap", "secret", "emptyDir", "projected", "downwardAPI"}
 
 
+def test_api_token_is_projected_where_the_kubernetes_client_reads_it(docs: list[Doc]) -> None:
+    from kubernetes.config.incluster_config import SERVICE_CERT_FILENAME, SERVICE_TOKEN_FILENAME
+
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False  # no implicit token in every container
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    files = {}
+    for mount in container(docs)["volumeMounts"]:
+        for source in volumes[mount["name"]].get("projected", {}).get("sources", []):
+            if "serviceAccountToken" in source:
+                files[f"{mount['mountPath']}/{source['serviceAccountToken']['path']}"] = source
+            for item in source.get("configMap", {}).get("items", []):
+                files[f"{mount['mountPath']}/{item['path']}"] = source
+    token = files[SERVICE_TOKEN_FILENAME]["serviceAccountToken"]
+    assert 600 <= token["expirationSeconds"] <= 3607  # a bound, rotated token (the client re-reads it)
+    assert files[SERVICE_CERT_FILENAME]["configMap"]["name"] == "kube-root-ca.crt"
+
+
 def test_tmp_is_a_writable_empty_dir(docs: list[Doc]) -> None:
     mounts = {m["mountPath"]: m for m in container(docs)["volumeMounts"]}
     volumes = {v["name"]: v for v in one(docs, "Deployment")["spec"]["template"]["spec"]["volumes"]}
@@ -549,34 +570,101 @@ def test_model_configmap_from_values(nondefault_docs: list[Doc]) -> None:
 # ------------------------------------------------------------------------------------------- dashboard
 
 
+def dashboard_of(docs: list[Doc]) -> Doc:
+    (cm,) = [d for d in of_kind(docs, "ConfigMap") if "grafana_dashboard" in d["metadata"]["labels"]]
+    (content,) = cm["data"].values()
+    dashboard: Doc = json.loads(content)
+    return dashboard
+
+
 def test_grafana_dashboard_configmap(nondefault_docs: list[Doc]) -> None:
     (cm,) = [d for d in of_kind(nondefault_docs, "ConfigMap") if "grafana_dashboard" in d["metadata"]["labels"]]
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert cm["metadata"]["namespace"] == "monitoring"
     assert cm["metadata"]["annotations"] == {"grafana_folder": "Capacity"}
-    (content,) = cm["data"].values()
-    dashboard = json.loads(content)
-    exprs = " ".join(t["expr"] for t in iter_targets(dashboard["panels"]))
-    for metric in (
-        "capctl_forecast_users",
-        "ent_active_sessions",
-        "capctl_planned_replicas",
-        "capctl_wish_replicas",
-        "capctl_clamps_total",
-        "capctl_tick_duration_seconds",
-        "capctl_is_leader",
-    ):
-        assert metric in exprs, metric
+    dashboard = dashboard_of(nondefault_docs)
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     assert "capctl_forecast_users" in variables["plaque"]["definition"]
     repeated = [p for p in dashboard["panels"] if p.get("repeat") == "plaque"]
     assert repeated, "one row per plaque"
 
 
-def iter_targets(panels: list[Doc]) -> Iterator[Doc]:
+def dashboard_queries(dashboard: Doc) -> dict[str, list[str]]:
+    """Panel title -> its PromQL queries (template variables included, as "variable <name>")."""
+    queries = {p["title"]: [t["expr"] for t in p.get("targets", [])] for p in iter_panels(dashboard["panels"])}
+    for v in dashboard["templating"]["list"]:
+        if v["type"] == "query":
+            queries[f"variable {v['name']}"] = [v["definition"]]
+    return queries
+
+
+def test_dashboard_reads_only_series_capctl_exports(nondefault_docs: list[Doc]) -> None:
+    exported = exported_series_names()
+    for title, exprs in dashboard_queries(dashboard_of(nondefault_docs)).items():
+        for expr in exprs:
+            used = metric_names_in(expr)
+            assert used, f"{title}: {expr}"
+            assert used <= exported, f"{title} reads {sorted(used - exported)}, which capctl does not export"
+
+
+def test_dashboard_has_a_panel_for_each_operator_signal(nondefault_docs: list[Doc]) -> None:
+    queries = dashboard_queries(dashboard_of(nondefault_docs))
+    panels_reading = {
+        name: {title for title, exprs in queries.items() if any(name in e for e in exprs)}
+        for name in (
+            "capctl_errors_total",
+            "capctl_config_reloads_total",
+            "capctl_metrics_available",
+            "capctl_changes_total",
+            "capctl_ticks_total",
+            "capctl_build_info",
+            "capctl_is_leader",
+            "capctl_budget_level",
+            "capctl_forecast_users",
+            "capctl_observed_users",
+            "capctl_planned_replicas",
+            "capctl_clamps_total",
+        )
+    }
+    missing = [name for name, titles in panels_reading.items() if not titles]
+    assert not missing, f"no panel shows {missing}"
+
+
+def test_dashboard_queries_parse_as_promql(nondefault_docs: list[Doc], tmp_path: Path) -> None:
+    """Each query, with Grafana's variables filled in, checked by promtool as a recording rule."""
+    variables = {"$__rate_interval": "2m", "$plaque": ".*", "$component": ".*"}
+    rules: list[dict[str, str]] = []
+    for title, exprs in dashboard_queries(dashboard_of(nondefault_docs)).items():
+        for expr in exprs:
+            if title.startswith("variable "):
+                expr = expr.removeprefix("label_values(").rsplit(",", 1)[0]
+            for name, value in variables.items():
+                expr = expr.replace(name, value)
+            rules.append({"record": f"dashboard:query_{len(rules)}", "expr": expr})
+    (tmp_path / "queries.yaml").write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = subprocess.run(
+        [str(tool_path("promtool")), "check", "rules", str(tmp_path / "queries.yaml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in result.stdout
+
+
+def test_dashboard_panels_do_not_overlap(nondefault_docs: list[Doc]) -> None:
+    cells: dict[tuple[int, int], str] = {}
+    for panel in dashboard_of(nondefault_docs)["panels"]:
+        pos = panel["gridPos"]
+        assert pos["x"] + pos["w"] <= 24, panel["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = panel["title"]
+
+
+def iter_panels(panels: list[Doc]) -> Iterator[Doc]:
     for panel in panels:
-        yield from panel.get("targets", [])
-        yield from iter_targets(panel.get("panels", []))
+        yield panel
+        yield from iter_panels(panel.get("panels", []))
 
 
 def test_grafana_dashboard_is_optional(default_docs: list[Doc]) -> None:
@@ -589,17 +677,12 @@ def test_grafana_dashboard_is_optional(default_docs: list[Doc]) -> None:
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("mode=auto", "mode must be one of recommend, floor, direct"),
-        ("tick=0", "tick must be a whole, positive number"),
-        ("tick=1.5", "tick must be a whole, positive number"),
+        # Types, enums and ranges are values.schema.json's (tests/chart/test_values_schema.py); these are the
+        # rules between values that a schema cannot say.
         ("prometheus.auth.existingSecret=prom", "prometheus.url is empty"),
-        (
-            "prometheus.url=http://p,prometheus.auth.existingSecret=p,prometheus.auth.type=oauth",
-            "token or basic",
-        ),
         ("policies.existingConfigMap=x,policies.files.a=b", "either policies.files or"),
         ("policies.files.\\.\\./escape=x", "must be relative"),
-        ("state.configMapName=Capctl_State", "state.configMapName must be a DNS-1123 name"),
+        ("state.configMapName=Capctl_State", "/state/configMapName"),
     ],
 )
 def test_invalid_values_fail_at_render_time(helm: Path, setting: str, message: str) -> None:

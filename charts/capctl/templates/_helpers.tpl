@@ -107,7 +107,7 @@ it can, quoted otherwise); a structured value (map/list) is serialised as YAML.
 {{- end }}
 
 {{/*
-The operator's RBAC rules on plaque workloads: exactly the calls capacity/kube makes, per mode.
+The operator's RBAC rules on plaque workloads: exactly the calls capacity/operator/kube makes, per mode.
   every mode:      LIST Deployments, StatefulSets and HPAs (observe.py: one list per namespace and kind);
   floor, direct:   GET (fresh read after a 409) and PATCH (merge patch) HPAs; CREATE core/v1 Events;
   direct:          GET and PATCH the scale subresource of Deployments and StatefulSets.
@@ -173,5 +173,43 @@ recommend mode writes nothing to workloads: read-only. No watch, no update, no e
 {{- end }}
 {{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" (toString .Values.state.configMapName)) }}
 {{- fail (printf "state.configMapName must be a DNS-1123 name (got %q)" (toString .Values.state.configMapName)) }}
+{{- end }}
+{{- end }}
+
+{{/* Port of Prometheus for the NetworkPolicy: networkPolicy.prometheus.port, else that of prometheus.url. */}}
+{{- define "capctl.prometheusPort" -}}
+{{- if .Values.networkPolicy.prometheus.port }}
+{{- .Values.networkPolicy.prometheus.port }}
+{{- else }}
+{{- $url := urlParse .Values.prometheus.url }}
+{{- $hostPort := splitList ":" $url.host }}
+{{- if gt (len $hostPort) 1 }}
+{{- last $hostPort }}
+{{- else }}
+{{- ternary 443 80 (eq $url.scheme "https") }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+checkov skip annotations for the findings that follow from the values in use, each with its reason. A value
+that fixes the finding (a CPU limit, a digest, pullPolicy Always, the NetworkPolicy) removes its skip.
+*/}}
+{{- define "capctl.checkovSkips" -}}
+{{- $skips := list }}
+{{- if not (and .Values.resources.limits .Values.resources.limits.cpu) }}
+{{- $skips = append $skips "CKV_K8S_11=No CPU limit by default: CFS throttling would delay the leader's Lease renewal and lose it; resources.requests.cpu guarantees its share. Set resources.limits.cpu to add one" }}
+{{- end }}
+{{- if not .Values.image.digest }}
+{{- $skips = append $skips "CKV_K8S_43=The image is pinned by its release tag (the chart's appVersion, never rebuilt). Set image.digest to pin it by digest" }}
+{{- end }}
+{{- if ne .Values.image.pullPolicy "Always" }}
+{{- $skips = append $skips "CKV_K8S_15=Release tags are never moved: IfNotPresent keeps restarts of the control loop independent of the registry. Set image.pullPolicy to Always if you move tags" }}
+{{- end }}
+{{- if not .Values.networkPolicy.enabled }}
+{{- $skips = append $skips "CKV2_K8S_6=networkPolicy.enabled is false by default: API server addresses and ports differ per cluster and a wrong policy stops the operator. Enable it with your cluster's values" }}
+{{- end }}
+{{- range $i, $skip := $skips }}
+checkov.io/skip{{ add1 $i }}: {{ $skip | quote }}
 {{- end }}
 {{- end }}
