@@ -186,7 +186,11 @@ def _level(value: str) -> Level:
 
 
 def event_files(paths: Sequence[Path]) -> list[Path]:
-    """Expand folders into their *.yaml / *.yml files (name order); files stay in the order given."""
+    """Expand folders into their *.yaml / *.yml files (name order); files stay in the order given.
+
+    The one expander of `--events` for every command and the operator's hot reload; a missing path is kept,
+    so that loading it says "event file not found" with its name.
+    """
     out: list[Path] = []
     for p in paths:
         if p.is_dir():

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar
 from capacity.cli.prom_opts import (
@@ -79,20 +80,23 @@ def backtest(
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
     for d in (first, last):
-        calendar.check_supported(d)
+        check_supported(calendar, d)
     fixed = None
     if model is not None:
-        from capacity.learning.model_file import load_model
+        from capacity.learning.model_file import Model, read_model
 
-        loaded = load_model(model)
+        loaded = read_model(model)
         first_cutoff = first - timedelta(days=options.horizon_days)
-        if loaded.fit_window[1] >= first_cutoff:
+        if not isinstance(loaded, Model):  # usage rates in the prior's spec: fitted on nothing, no lookahead
+            fixed = dict.fromkeys((p.id for p in plaques), loaded)
+        elif loaded.fit_window[1] >= first_cutoff:
             raise InputError(
                 f"{model} was fitted on data up to {loaded.fit_window[1]}, but the first forecast (for {first}, "
                 f"horizon {options.horizon_days} d) may only see data before {first_cutoff}: the backtest would "
                 f"see the future. Fit on data before {first_cutoff}, or start the backtest later."
             )
-        fixed = loaded.rates_by_plaque([p.id for p in plaques])
+        else:
+            fixed = loaded.rates_by_plaque([p.id for p in plaques])
     supported_from = calendar.supported_range[0]
     fetch_first = max(supported_from, first - timedelta(days=options.horizon_days + parse_days(history)))
     source = make_source(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, Output, OutputOpt, PoliciesOpt, load_calendar
 from capacity.cli.prom_opts import (
@@ -71,7 +72,7 @@ def fit(
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
     for d in (first, last):
-        calendar.check_supported(d)
+        check_supported(calendar, d)
     config = load_queries(queries)
     source = make_source(
         prometheus_url,

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar
 from capacity.cli.prom_opts import (
@@ -70,7 +71,7 @@ def forecast(
     pol = load_policies(policies)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
-    calendar.check_supported(day)
+    check_supported(calendar, day)
     notes: list[str] = []
     if prometheus_url:
         first, last = history_window(day, parse_days(history))
@@ -94,11 +95,14 @@ def forecast(
         notes = list(fitted.notes)
         rates = fitted.rates_by_plaque([p.id for p in plaques])
     elif model is not None:
-        from capacity.learning.model_file import load_model
+        from capacity.learning.model_file import Model, read_model
 
-        loaded = load_model(model)
-        notes = [f"{p}: {f.note}" for p, f in loaded.plaques.items() if f.note]
-        rates = loaded.rates_by_plaque([p.id for p in plaques])
+        loaded = read_model(model)
+        if isinstance(loaded, Model):
+            notes = [f"{p}: {f.note}" for p, f in loaded.plaques.items() if f.note]
+            rates = loaded.rates_by_plaque([p.id for p in plaques])
+        else:
+            rates = dict.fromkeys((p.id for p in plaques), loaded)
     else:
         from capacity.planning.demand import default_rates
 

@@ -73,9 +73,9 @@ def explain(
     model: ModelOpt = None,
 ) -> None:
     """What a collectivité's mandate did to the plan that day, in plain French."""
+    from capacity.calendar.types import check_supported
     from capacity.common.timegrid import parse_date, parse_step
     from capacity.planning.budget import plan_month
-    from capacity.planning.kernel import check_supported
     from capacity.planning.report import explain_dict
     from capacity.policy.bundle import load_policies
     from capacity.policy.mandates.words import explain_text
@@ -106,9 +106,9 @@ def diff(
     model: ModelOpt = None,
 ) -> None:
     """How a change of mandate changes cost, capacity and shortfall over a period, per collectivité."""
+    from capacity.calendar.types import check_supported
     from capacity.common.errors import InputError
     from capacity.common.timegrid import parse_date, parse_step
-    from capacity.planning.kernel import check_supported
     from capacity.planning.plans import plan_range
     from capacity.planning.report import diff_rows, period_totals
     from capacity.policy.mandates.words import diff_text

@@ -24,10 +24,10 @@ def report(
     """Monthly report for a collectivité (French, one HTML file): guarantees, cost, shortfalls, coming weeks."""
     from datetime import date, datetime
 
+    from capacity.calendar.types import check_supported
     from capacity.common.errors import InputError, french
     from capacity.common.timegrid import PARIS, parse_step
     from capacity.planning.budget import plan_month
-    from capacity.planning.kernel import check_supported
     from capacity.planning.monthly import month_bounds, monthly_dict, outlook_window, plan_outlook
     from capacity.policy.bundle import load_policies
     from capacity.policy.mandates.words import month_text

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
 from capacity.cli.prom_opts import (
@@ -57,9 +58,9 @@ def simulate(
     from capacity.common.timegrid import parse_date
     from capacity.learning.window import days_between, parse_duration_s
     from capacity.policy.bundle import load_policies
+    from capacity.policy.prices import Prices
     from capacity.present.tables import dump
     from capacity.simulate.delay import delay_steps
-    from capacity.simulate.metrics import Prices
     from capacity.simulate.report import report_dict, report_table
     from capacity.simulate.run import FOCUS_DAYS, replay
     from capacity.simulate.run import sweep as run_sweep
@@ -81,8 +82,8 @@ def simulate(
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
     for d in (first, last):
-        calendar.check_supported(d)
-    prices = Prices(eur_per_vcpu_h=eur_per_vcpu_h, eur_per_gib_h=eur_per_gib_h)
+        check_supported(calendar, d)
+    prices = Prices(eur_per_vcpu_hour=eur_per_vcpu_h, eur_per_gib_hour=eur_per_gib_h)
     with progress(quiet) as bar:
         trace: DemandTrace
         if synth:

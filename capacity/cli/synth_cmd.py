@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt, load_calendar
 from capacity.cli.ui import QuietOpt, progress
@@ -50,7 +51,7 @@ def synth(
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
     for d in (first, last):
-        calendar.check_supported(d)
+        check_supported(calendar, d)
     with progress(quiet) as bar:
         history = generate(calendar, plaques, first, last, options, on_progress=bar.callback("plaques"))
         series = list(history.series())

@@ -26,10 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.calendar.types import DayState
-from capacity.common.errors import ConfigError
+from capacity.common.errors import CapctlError, ConfigError
 from capacity.common.timegrid import BASE_STEP_S, SLOTS_PER_DAY
+from capacity.common.yamlio import load_yaml_file
 from capacity.learning.components import ComponentFit
-from capacity.planning.demand import FLAGS, WEEKDAYS, UsageRates
+from capacity.planning.demand import FLAGS, WEEKDAYS, UsageRates, rates_from_spec
 from capacity.policy.bundle import Policies
 from capacity.policy.topology import PROFILES
 
@@ -265,3 +266,29 @@ def _num(value: float) -> float:
 
 def _opt(value: float | None) -> float | None:
     return None if value is None else _num(value)
+
+
+def read_model(path: Path) -> UsageRates | Model:
+    """The one loader behind every `--model`: a fitted model file (`capctl fit`, JSON), or usage rates in the
+    parametric spec of the shipped prior (`capacity/planning/data/default_rates.yaml`, YAML or JSON)."""
+    if is_fitted_model(path):
+        return load_model(path)
+    if not path.is_file():
+        raise ConfigError("model file not found", path=str(path))
+    doc = load_yaml_file(path)
+    try:
+        return rates_from_spec(doc.data, str(path))
+    except CapctlError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"not a usage-rate model ({type(exc).__name__}: {exc})", path=str(path)) from None
+
+
+def rates_for_plaques(
+    loaded: UsageRates | Model, policies: Policies
+) -> tuple[UsageRates | Mapping[str, UsageRates], Policies]:
+    """What to plan with: shared rates as they are; a fitted model's rates per plaque and, in the policies,
+    its fitted requests per user and capacity per replica of each component."""
+    if isinstance(loaded, UsageRates):
+        return loaded, policies
+    return loaded.rates_by_plaque([p.id for p in policies.topology.plaques]), loaded.apply(policies)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from capacity.common.arrays import forward_max
 from capacity.policy.topology import Component
 
 IntArray = npt.NDArray[np.int64]
@@ -44,12 +45,7 @@ def prewarm(need: IntArray, window: int) -> IntArray:
     `need` may be longer than the day (it carries the first slots of the next day) so that the last
     slots of a day pre-warm for the next morning; callers cut the result to the day.
     """
-    n = len(need)
-    if window <= 0 or n == 0:
-        return need.copy()
-    padded = np.concatenate([need, np.full(window, need[-1], dtype=need.dtype)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, window + 1)[:n]
-    return np.asarray(windows.max(axis=1), dtype=np.int64)
+    return forward_max(need, window)
 
 
 def floor_replicas(users: float, component: Component) -> int:

@@ -11,11 +11,11 @@ from datetime import date
 from html import escape
 from typing import Any
 
+from capacity.planning.reasons import Reason
 from capacity.policy.mandates import words
 from capacity.policy.mandates.problems import LEVELS_FR
 from capacity.policy.mandates.words import PROFILES_FR, STATES_FR, clock, day_text, hours, month_text
 from capacity.present import palette
-from capacity.present.reasons import reason_fr
 from capacity.present.svg import Layer, Line, bars, legend
 
 _CSS = """
@@ -241,7 +241,7 @@ def _shortfalls(data: Mapping[str, Any]) -> str:
                 )
             )
             why = [
-                f"{reason_fr(c['reason'])}, composant {escape(c['component'])} ({hours(c['hours'])})"
+                f"{Reason.parse(c['reason']).message('fr')}, composant {escape(c['component'])} ({hours(c['hours'])})"
                 for c in s["causes"]
             ]
             why += [

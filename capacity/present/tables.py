@@ -17,10 +17,10 @@ from capacity.calendar.types import DayInfo, Level
 from capacity.common.numbers import count
 from capacity.planning.demand import DayForecast
 from capacity.planning.kernel import ComponentPlan, Plan, PlaquePlan
+from capacity.planning.reasons import Reason
 from capacity.planning.report import plan_shortfalls
 from capacity.policy.mandates.words import PROFILES_FR
 from capacity.policy.topology import Plaque
-from capacity.present.reasons import reason_fr
 
 OUTPUTS = ("table", "json", "yaml")
 
@@ -203,7 +203,7 @@ def shortfall_lines(items: Sequence[dict[str, Any]], lang: str = "en") -> list[s
     out = ["", str(w["short"])]
     for s in items:
         if lang == "fr":
-            causes = sorted({f"{reason_fr(c['reason'])} ({c['component']})" for c in s["causes"]})
+            causes = sorted({f"{Reason.parse(c['reason']).message('fr')} ({c['component']})" for c in s["causes"]})
             quotas = sorted({f"{PROFILES_FR[q['profile']]} : {_QUOTAS_FR[q['kind']]}" for q in s["quotas"]})
         else:
             causes = sorted({f"{c['reason']} ({c['component']})" for c in s["causes"]})

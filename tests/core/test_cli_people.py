@@ -132,7 +132,7 @@ def test_the_plan_table_in_french_says_its_reasons_in_french() -> None:
     fr = capctl("plan", "--date", "2021-04-06", env={**os.environ, "LC_ALL": "fr_FR.UTF-8"})
     assert fr.returncode == 0, fr.stderr
     assert "états du jour" in fr.stdout and "Capacité insuffisante" in fr.stdout
-    assert "budget mensuel du mandat departement-76 (messaging)" in " ".join(fr.stdout.split())  # wrapped
+    assert "contenu dans le budget mensuel de departement-76 (messaging)" in " ".join(fr.stdout.split())  # wrapped
     assert not re.search(r"\b(floor|ceiling|budget|maintenance):| at \d|day states|Short of", fr.stdout), fr.stdout
     assert max(len(line) for line in fr.stdout.splitlines()) <= 100
     en = capctl("plan", "--date", "2021-04-06", env={**os.environ, "LC_ALL": "", "LANG": "en_US.UTF-8"})

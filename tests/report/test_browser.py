@@ -94,7 +94,7 @@ def test_the_monthly_report_renders_in_chromium(browser: Any, tmp_path: Path) ->
     ]
     assert seen["svgs"] == seen["drawn"] == 4
     assert not seen["overflow"]
-    assert "mardi 6 avril 2021" in seen["text"] and "budget mensuel du mandat departement-76" in seen["text"]
+    assert "mardi 6 avril 2021" in seen["text"] and "contenu dans le budget mensuel de departement-76" in seen["text"]
     assert (tmp_path / "departement-76-2021-04.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -14,7 +14,6 @@ from capacity.planning.monthly import monthly_dict, outlook_window
 from capacity.planning.plans import plan_range
 from capacity.policy.bundle import Policies
 from capacity.present.monthly_html import monthly_html
-from capacity.present.reasons import reason_fr
 
 
 @pytest.fixture(scope="module")
@@ -77,27 +76,8 @@ def test_the_page_is_french_self_contained_and_names_the_causes_in_french(april:
     assert not [a for _, a in page.tags if any(k in a for k in ("src", "href"))]
     assert sum(t == "svg" for t, _ in page.tags) == 4  # daily cost, cumulative vs budget, two short days
     text = " ".join(page.text)
-    assert "budget mensuel du mandat departement-76" in text and "budget:" not in text
+    assert "contenu dans le budget mensuel de departement-76" in text and "budget:" not in text
     assert "rapport d'avril 2021" in text and "5\u00a0860 utilisateurs" in text  # never broken across lines
-
-
-@pytest.mark.parametrize(
-    ("reason", "words"),
-    [
-        ("floor:region-grand-est", "plancher du mandat region-grand-est"),
-        ("ceiling:departement-57", "plafond du mandat departement-57"),
-        ("budget:departement-76", "budget mensuel du mandat departement-76"),
-        ("maintenance:departement-76", "maintenance déclarée par le mandat departement-76"),
-        ("prewarm", "préchauffage avant la pointe prévue"),
-        ("forecast", "prévision"),
-        ("rush-band", "pointe du matin dimensionnée sur la fourchette haute de la prévision"),
-        ("stabilisation", "stabilisation (pas de baisse trop rapide)"),
-        ("fallback", "valeur de repli (prévision indisponible)"),
-        ("something-new", "something-new"),
-    ],
-)
-def test_reasons_in_french(reason: str, words: str) -> None:
-    assert reason_fr(reason) == words
 
 
 def test_report_errors_are_one_french_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
