@@ -48,6 +48,11 @@ def _d(iso: str) -> str:
     return day_text(date.fromisoformat(iso))
 
 
+def _moment(iso: str) -> str:
+    """'2021-08-24T20:00:00+02:00' → 'mardi 24 août 2021 à 20:00' (Paris time, as the mandate says it)."""
+    return f"{day_text(date.fromisoformat(iso[:10]))} à {clock(iso)}"
+
+
 def _short_day(iso: str) -> str:
     d = date.fromisoformat(iso)
     return f"{d.day}"
@@ -122,8 +127,8 @@ def _guarantees(g: Mapping[str, Any]) -> str:
     for w in g["maintenance"]:
         out.append(
             _p(
-                f"Maintenance « {escape(w['name'])} » : pas de baisse de capacité du {escape(w['start'][:16])} "
-                f"au {escape(w['end'][:16])}."
+                f"Maintenance « {escape(w['name'])} » : pas de baisse de capacité du {_moment(w['start'])} "
+                f"au {_moment(w['end'])}."
             )
         )
     order = " puis ".join(" et ".join(PROFILES_FR[p] for p in group) for group in g["admission_order"])
