@@ -21,7 +21,7 @@ from capacity.cli.prom_opts import (
     UserFileOpt,
     make_source,
 )
-from capacity.cli.ui import QuietOpt, progress
+from capacity.cli.ui import QuietOpt, lang, progress
 from capacity.common.errors import InputError
 
 
@@ -143,9 +143,9 @@ def simulate(
         "notes": [f"sweep skips {d // 60} min: not a whole number of steps, use --resolution 1m" for d in skipped],
     }
     if output is Output.table:
-        typer.echo(report_table(meta, results, points))
+        typer.echo(report_table(meta, results, points, lang()))
         for note in meta["notes"]:
-            typer.echo(f"note: {note}")
+            typer.echo(f"note : {note}" if lang() == "fr" else f"note: {note}")
     else:
         typer.echo(dump(report_dict(meta, results, points), output.value))
     if plot is not None:

@@ -44,39 +44,91 @@ def report_dict(meta: dict[str, Any], results: Sequence[StrategyResult], sweep: 
     }
 
 
-def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep: Sequence[SweepPoint]) -> str:
+_WORDS = {
+    "en": {
+        "title": "Season replay {first} → {last}, demand: {source}, start-up delay {startup} min, step {step} min",
+        "heads": (
+            "strategy",
+            "replica-h",
+            "cost €",
+            "×oracle",
+            "short u·min",
+            "share",
+            "sat. h",
+            "actions",
+            "worst day",
+        ),
+        "mornings": "Mornings (6-12 h), under-provisioned user-minutes / peak users not served:",
+        "sweep": "Start-up delay sweep: under-provisioned share of demand, cost × oracle",
+    },
+    "fr": {
+        "title": "Rejeu {first} → {last}, demande : {source}, délai de démarrage {startup} min, pas de {step} min",
+        "heads": (
+            "stratégie",
+            "réplica-h",
+            "coût €",
+            "×oracle",
+            "manque u·min",
+            "part",
+            "sat. h",
+            "actions",
+            "pire jour",
+        ),
+        "mornings": "Matinées (6-12 h), utilisateurs·minutes non servis / pointe d'utilisateurs non servis :",
+        "sweep": "Délai de démarrage : part de la demande non servie, coût × oracle",
+    },
+}
+
+
+def report_table(
+    meta: dict[str, Any], results: Sequence[StrategyResult], sweep: Sequence[SweepPoint], lang: str = "en"
+) -> str:
+    """The replay in one language (`lang`: en or fr), 100 columns."""
+    w = _WORDS[lang]
+    h = w["heads"]
     lines = [
-        f"Season replay {meta['from']} → {meta['to']}, demand: {meta['source']}, "
-        f"start-up delay {meta['startup_s'] // 60} min, step {meta['step_s'] // 60} min",
-        f"{'strategy':<8} {'replica-h':>10} {'cost €':>10} {'×oracle':>7} {'short u·min':>12} "
-        f"{'share':>8} {'sat. h':>6} {'actions':>7}  worst day",
+        str(w["title"]).format(
+            first=meta["from"],
+            last=meta["to"],
+            source=meta["source"],
+            startup=meta["startup_s"] // 60,
+            step=meta["step_s"] // 60,
+        ),
+        f"{h[0]:<9} {h[1]:>10} {h[2]:>10} {h[3]:>7} {h[4]:>12} {h[5]:>8} {h[6]:>6} {h[7]:>7}  {h[8]}",
     ]
     for r in results:
-        worst = f"{r.worst_day.day} ({count(r.worst_day.underprovisioned_user_minutes)})" if r.worst_day else "-"
+        worst = f"{r.worst_day.day} ({count(r.worst_day.underprovisioned_user_minutes, lang)})" if r.worst_day else "-"
         lines.append(
-            f"{r.strategy:<8} {r.replica_hours:>10.0f} {r.cost_eur:>10.0f} {_ratio(r):>7} "
-            f"{count(r.underprovisioned_user_minutes):>12} {percent(r.underprovisioned_share):>8} "
+            f"{r.strategy:<9} {count(r.replica_hours, lang):>10} {count(r.cost_eur, lang):>10} {_ratio(r, lang):>7} "
+            f"{count(r.underprovisioned_user_minutes, lang):>12} {percent(r.underprovisioned_share, lang):>8} "
             f"{r.saturated_hours:>6d} {r.scaling_actions:>7d}  {worst}"
         )
     days = [m.day for m in results[0].mornings] if results else []
     if days:
         lines.append("")
-        lines.append("Mornings (6-12 h), under-provisioned user-minutes / peak users not served:")
-        lines.append(f"{'strategy':<8} " + " ".join(f"{d.isoformat():>24}" for d in days))
+        lines.append(str(w["mornings"]))
+        lines.append(f"{h[0]:<9} " + " ".join(f"{d.isoformat():>24}" for d in days))
         for r in results:
             cells = [
-                f"{count(m.underprovisioned_user_minutes):>12} / {count(m.peak_unserved_users):>9}" for m in r.mornings
+                f"{count(m.underprovisioned_user_minutes, lang):>12} / {count(m.peak_unserved_users, lang):>9}"
+                for m in r.mornings
             ]
-            lines.append(f"{r.strategy:<8} " + " ".join(cells))
+            lines.append(f"{r.strategy:<9} " + " ".join(cells))
     if sweep:
         lines.append("")
-        lines.append("Start-up delay sweep: under-provisioned share of demand, cost × oracle")
-        lines.append(f"{'strategy':<8} " + " ".join(f"{p.startup_s // 60:>10} min    " for p in sweep))
+        lines.append(str(w["sweep"]))
+        lines.append(f"{h[0]:<9} " + " ".join(f"{p.startup_s // 60:>10} min    " for p in sweep))
         for i, r in enumerate(results):
-            cells = [f"{percent(p.results[i].underprovisioned_share):>8} ×{_ratio(p.results[i]):>5}" for p in sweep]
-            lines.append(f"{r.strategy:<8} " + " ".join(f"{c:>17}" for c in cells))
+            cells = [
+                f"{percent(p.results[i].underprovisioned_share, lang):>8} ×{_ratio(p.results[i], lang):>5}"
+                for p in sweep
+            ]
+            lines.append(f"{r.strategy:<9} " + " ".join(f"{c:>17}" for c in cells))
     return "\n".join(lines)
 
 
-def _ratio(r: StrategyResult) -> str:
-    return "-" if r.cost_ratio_to_oracle is None else f"{r.cost_ratio_to_oracle:.2f}"
+def _ratio(r: StrategyResult, lang: str = "en") -> str:
+    if r.cost_ratio_to_oracle is None:
+        return "-"
+    text = f"{r.cost_ratio_to_oracle:.2f}"
+    return text.replace(".", ",") if lang == "fr" else text
