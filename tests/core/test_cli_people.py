@@ -111,6 +111,9 @@ def test_backtest_text_says_durations_as_people_do() -> None:
     }  # fmt: skip
     text = backtest_table({"summary": summary, "days": []})
     assert "median peak-time shift 5 min" in text and "0.0833" not in text and "5.1%" in text
+    fr = backtest_table({"summary": summary, "days": []}, "fr")
+    assert "décalage médian de la pointe 5 min" in fr and "5,1 %" in fr and "toutes les plaques" in fr
+    assert "days" not in fr and "shift" not in fr
 
 
 @given(st.floats(min_value=0, max_value=1e4, allow_nan=False))
