@@ -234,7 +234,7 @@ def scalar_value(node: yaml.ScalarNode, path: str) -> Any:
 class _Constructor(yaml.SafeLoader):
     """Constructs one scalar: decimal integers are read in base ten (`010` is 10, YAML 1.2)."""
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:  # type: ignore[override]
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         return int(str(node.value), 10)
 
 

@@ -8,17 +8,17 @@ validate` can list them all. `load_mandates` is the strict version used to plan:
 from __future__ import annotations
 
 import hashlib
-from functools import cache
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from capacity.calendar.types import Level
 from capacity.common.errors import ConfigError
-from capacity.common.timegrid import PARIS
 from capacity.common.files import read_bounded
+from capacity.common.timegrid import PARIS
 from capacity.common.yamlio import MAX_FILE_BYTES, PathKey, YamlDoc, load_yaml_text
 from capacity.policy.mandates.model import (
     DEFAULT_CLASS_HOURS,
@@ -35,7 +35,6 @@ from capacity.policy.mandates.model import (
 )
 from capacity.policy.mandates.problems import Problem, from_config_error, suggest, to_error
 from capacity.policy.mandates.schema import SCHEMA_HEADER, dotted, normalise, schema, schema_problems
-
 
 #: A file with no top-level key of a mandate (nor a near miss) is not a mandate: reported as such, its
 #: content never shown.
