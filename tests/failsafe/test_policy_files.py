@@ -238,3 +238,21 @@ def test_a_structurally_broken_mandate_still_reads(bundle: Path) -> None:
     assert [p.code for p in read.problems] == ["yaml_syntax"]
     code, _ = validate("--policies", str(bundle), "--today", "2023-01-01")
     assert code == 1
+
+
+# ---- one seam ---------------------------------------------------------------------------------------------
+
+CAPACITY = Path(__file__).resolve().parents[2] / "capacity"
+PARSING = re.compile(r"\byaml\.(safe_load|load|full_load|unsafe_load|compose|parse|\w*Loader)\b|json\.load\(")
+
+
+def test_every_yaml_reader_goes_through_the_one_seam() -> None:
+    """Topology, prices, mandates, events, queries, settings, rates: only capacity/common/yamlio.py parses."""
+    offenders = [
+        f"{path.relative_to(CAPACITY)}:{n}"
+        for path in sorted(CAPACITY.rglob("*.py"))
+        if path.name != "yamlio.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if PARSING.search(line)
+    ]
+    assert offenders == []
