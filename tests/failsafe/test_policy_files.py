@@ -15,9 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from capacity.calendar import SchoolCalendar
 from capacity.common import files
 from capacity.common.errors import ConfigError
 from capacity.common.yamlio import MAX_DEPTH, MAX_FILE_BYTES, load_yaml_text
+from capacity.operator.reload import ConfigSource
 from capacity.policy.bundle import load_policies, read_bundle
 from capacity.policy.mandates.loader import read_mandate, read_mandate_text
 from capacity.policy.mandates.problems import render
@@ -80,6 +82,27 @@ def test_any_ceiling_value_either_plans_within_the_minimum_or_names_its_line(bun
             assert min(ceilings) >= 1 and sum(ceilings) >= 2
     finally:
         path.write_text(original, encoding="utf-8")
+
+
+@pytest.mark.parametrize("fault", ["ceiling 0", "fifo", "/dev/zero", "600 deep", "0x10"])
+def test_the_operator_keeps_the_last_good_policies(bundle: Path, calendar: SchoolCalendar, fault: str) -> None:
+    """A broken edit reaching a running operator: reload refused (without hanging), last good bundle kept."""
+    source = ConfigSource(bundle, calendar_loader=lambda _: calendar)
+    good, _ = source.poll()
+    extra = bundle / "mandats" / "nouveau.yaml"
+    if fault == "ceiling 0":
+        edit(bundle / D54, "web: {plancher: 1, plafond: 5}", "web: {plancher: 0, plafond: 0}")
+    elif fault == "fifo":
+        os.mkfifo(extra)
+    elif fault == "/dev/zero":
+        extra.symlink_to("/dev/zero")
+    elif fault == "600 deep":
+        extra.write_text("collectivite: " + "[" * 600 + "]" * 600 + "\n", encoding="utf-8")
+    else:
+        edit(bundle / D54, "plafond: 5", "plafond: 0x10")
+    config, reloads = source.poll()
+    assert config.policies.sha256 == good.policies.sha256
+    assert [r.part for r in reloads if r.error is not None] == ["policies"]
 
 
 # ---- files that are not what they seem --------------------------------------------------------------------
