@@ -24,6 +24,7 @@ from capacity.policy.bundle import load_policies, read_bundle
 from capacity.policy.mandates.loader import read_mandate, read_mandate_text
 from capacity.policy.mandates.problems import render
 from tests.failsafe.conftest import TODAY, edit, validate
+from tests.mandates.conftest import BUNDLE
 from tests.support.cli import assert_one_line_error, capctl
 
 D54 = Path("mandats") / "departement-54.yaml"
@@ -209,6 +210,28 @@ def test_yaml_1_1_number_forms_are_refused_with_their_line(bundle: Path, number:
     assert "nombre écrit à la mode YAML 1.1" in render(p)
     res = capctl("plan", "--date", TODAY, "--policies", str(bundle))
     assert_one_line_error(res, "departement-54.yaml:11:16", "YAML 1.1")
+
+
+MANDATE = (BUNDLE / "mandats" / "region-essai.yaml").read_text(encoding="utf-8")
+VALUE_LINES = [i for i, line in enumerate(MANDATE.splitlines()) if re.match(r"^\s*[a-z_]+: \S", line)]
+YAML11 = st.sampled_from(["0x1F", "0o17", "0b11", "1_000", "1:30", "190:20:30", ".inf", "-.Inf", ".NaN", "+0x10"])
+NUMBERS = st.one_of(YAML11, st.integers(-(10**6), 10**6).map(str), st.sampled_from(["010", "08", "1e3", "0.5"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(line=st.sampled_from(VALUE_LINES), token=NUMBERS)
+def test_a_number_anywhere_either_reads_as_yaml_1_2_or_names_its_line(line: int, token: str) -> None:
+    lines = MANDATE.splitlines()
+    key = lines[line].split(":", 1)[0]
+    lines[line] = f"{key}: {token}"
+    read = read_mandate_text("\n".join(lines) + "\n", "m.yaml")
+    assert all(p.line is not None for p in read.problems if p.is_error)
+    ambiguous = [p for p in read.problems if p.code == "yaml_ambiguous_number"]
+    if token.lstrip("+-") in {"0x1F", "0o17", "0b11", "1_000", "1:30", "190:20:30", ".inf", ".Inf", ".NaN", "0x10"}:
+        assert [(p.line, p.column) for p in ambiguous] == [(line + 1, len(key) + 3)]
+        assert read.mandate is None
+    else:
+        assert ambiguous == []
 
 
 def test_the_same_forms_between_quotes_are_text(bundle: Path) -> None:
