@@ -140,16 +140,15 @@ def run(
 
 
 def _parse_now(text: str) -> datetime:
-    from datetime import datetime
-
+    """--now: an aware ISO time inside the calendar's range (one line now, not a failing tick later)."""
+    from capacity.calendar import SUPPORTED_FROM, SUPPORTED_TO
     from capacity.common.errors import InputError
+    from capacity.common.timegrid import local_day, parse_moment
 
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"invalid --now {text!r}: expected an ISO time such as 2021-04-26T06:30:00+02:00") from None
-    if moment.tzinfo is None:
-        raise InputError(f"--now {text!r} has no UTC offset; add one, e.g. +02:00")
+    moment = parse_moment(text, "--now")
+    day = local_day(moment)
+    if not SUPPORTED_FROM <= day <= SUPPORTED_TO:
+        raise InputError(f"--now: date {day} is outside the supported range {SUPPORTED_FROM} to {SUPPORTED_TO}")
     return moment
 
 

@@ -58,6 +58,7 @@ def simulate(
     from capacity.learning.window import days_between, parse_duration_s
     from capacity.policy.bundle import load_policies
     from capacity.policy.prices import Prices
+    from capacity.present.figure_file import check_plot_path
     from capacity.present.tables import dump
     from capacity.simulate.delay import delay_steps
     from capacity.simulate.report import report_dict, report_table
@@ -76,6 +77,8 @@ def simulate(
     startup_s = parse_duration_s(startup) if startup.strip() not in ("0", "0s", "0m") else 0
     delay_steps(startup_s, step_s)
     delays = [parse_duration_s(d) for d in sweep.split(",") if d.strip()]
+    if plot is not None:
+        check_plot_path(plot)
     pol = load_policies(policies)
     rates, pol = load_rates(pol, model)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
