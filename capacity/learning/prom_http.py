@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import socket
 import threading
 import time
@@ -102,6 +103,7 @@ class PrometheusHttp:
         max_bytes: int = DEFAULT_MAX_MIB * 2**20,
         retries: int = 2,
     ) -> None:
+        check_url(url)
         if timeout_s <= 0:
             raise InputError(f"--prometheus-timeout must be more than zero, got {timeout_s:g} s")
         if max_bytes <= 0:
@@ -265,6 +267,11 @@ class PrometheusHttp:
         return DataSourceError(
             f"cannot reach Prometheus at {self.url} ({reason}): is it running, and is --prometheus-url right?"
         )
+
+
+def check_url(url: str) -> None:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise InputError(f"invalid Prometheus URL {url!r}: expected http(s)://host:port")
 
 
 class _Refused(Exception):

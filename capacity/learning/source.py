@@ -9,7 +9,6 @@ error wording live in prom_http; here the answers' shapes are checked, so a malf
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +18,13 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.common.errors import InputError
-from capacity.learning.prom_http import DEFAULT_MAX_MIB, DEFAULT_TIMEOUT_S, PrometheusAuth, PrometheusHttp
+from capacity.learning.prom_http import (
+    DEFAULT_MAX_MIB,
+    DEFAULT_TIMEOUT_S,
+    PrometheusAuth,
+    PrometheusHttp,
+    check_url,
+)
 from capacity.learning.queries import QueryConfig
 
 #: Prometheus rejects a range query when (end - start) / step > 11,000.
@@ -94,6 +99,9 @@ class PrometheusOptions:
     max_mib: int = DEFAULT_MAX_MIB
     queries: QueryConfig = field(default_factory=QueryConfig)
 
+    def __post_init__(self) -> None:
+        check_url(self.url)
+
     def source(self, *, retries: int = 2) -> PrometheusSource:
         return PrometheusSource(
             self.url, self.auth, timeout_s=self.timeout_s, max_bytes=self.max_mib * 2**20, retries=retries
@@ -114,8 +122,6 @@ class PrometheusSource:
         retries: int = 2,
         parallel: int = 3,
     ) -> None:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise InputError(f"invalid Prometheus URL {url!r}: expected http(s)://host:port")
         self.http = PrometheusHttp(url, auth, timeout_s=timeout_s, max_bytes=max_bytes, retries=retries)
         self.url = self.http.url
         self.max_points = max_points
