@@ -149,7 +149,7 @@ MALFORMED = {
     "a-list-not-an-object": b"[1, 2, 3]",
     "word-for-a-number": matrix([(SESSIONS, [(0, "twelve")])]),
     "word-for-a-time": matrix([(SESSIONS, [("noon", "12")])]),
-    "infinite-time": b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1e999,"1"]]}]}}',
+    "infinite-time": matrix([(SESSIONS, [(0, "1")])]).replace(b'[0, "1"]', b'[1e999, "1"]'),
     "sample-not-a-pair": matrix([(SESSIONS, [(0, "1")])]).replace(b'[0, "1"]', b'[0, "1", 2]'),
     "labels-not-text": success({"resultType": "matrix", "result": [{"metric": {"plaque": 3}, "values": []}]}),
     "a-vector-for-a-range": vector([(SESSIONS, "1")]),
