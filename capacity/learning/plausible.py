@@ -46,12 +46,14 @@ def check_sessions(frame: DayFrame, curves: Mapping[str, FloatArray], source: st
                 f"session data for plaque {pid} is negative ({_where(frame, c, negative)}): users connected "
                 f"cannot be fewer than zero; {hint}"
             )
-        total = np.where(np.isfinite(c).any(axis=0), np.nansum(c, axis=0), np.nan)  # [day, slot]
+        with np.errstate(over="ignore"):  # 1e308 + 1e308 is inf: still more than the accounts
+            total = np.where(np.isfinite(c).any(axis=0), np.nansum(c, axis=0), np.nan)  # [day, slot]
         accounts = float(days.population.sum())
         if accounts > 0 and np.nanmax(total, initial=0.0) > MAX_SESSIONS_PER_ACCOUNT * accounts:
-            peak = np.unravel_index(np.nanargmax(total), total.shape)
+            d, s = np.unravel_index(np.nanargmax(total), total.shape)
+            peak = total[d, s] if np.isfinite(total[d, s]) else np.nanmax(c[:, d, s])
             raise ImplausibleSessions(
-                f"session data for plaque {pid} peaks at {total[peak]:.4g} users on {_instant(frame, *peak)}, more "
+                f"session data for plaque {pid} peaks at {peak:.4g} users on {_instant(frame, d, s)}, more "
                 f"than {MAX_SESSIONS_PER_ACCOUNT:g} × its {accounts:,.0f} accounts in the topology: it counts "
                 f"something else than users connected (a counter, duplicated series?); {hint}, or the topology"
             )
