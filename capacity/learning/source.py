@@ -216,11 +216,11 @@ def _samples(http: PrometheusHttp, values: Any, what: str) -> tuple[IntArray, Fl
         raise http.malformed(what, f"sample list is a {type(values).__name__}, expected a list of [time, value]")
     if not values:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    try:
-        if not all(isinstance(v, list) and len(v) == 2 for v in values):
+    try:  # the fast path: a year of 5-minute samples is 100,000 pairs per series
+        if not all(type(v) is list and len(v) == 2 for v in values):
             raise ValueError
-        ts = np.array([_number(v[0]) for v in values], dtype=np.float64)
-        vs = np.array([_number(v[1]) for v in values], dtype=np.float64)
+        ts = np.fromiter((v[0] for v in values), dtype=np.float64, count=len(values))
+        vs = np.array([v[1] for v in values], dtype=np.float64)
     except (TypeError, ValueError):
         bad = next((v for v in values if not _sample_ok(v)), values[0])
         raise http.malformed(what, f"sample {_flat(repr(bad))} is not a [time, number] pair") from None
