@@ -199,11 +199,12 @@ class PrometheusHttp:
             doc, problem = None, _flat(str(exc), 80)
         if status >= 300 or (isinstance(doc, dict) and doc.get("status") == "error"):
             detail = doc["error"] if isinstance(doc, dict) and isinstance(doc.get("error"), str) else None
-            raise self._http_error(status, _flat(detail or body.decode("utf-8", "replace"), 160) or "empty body", what)
+            text = detail or body[:2048].decode("utf-8", "replace")
+            raise self._http_error(status, _flat(text, 160) or "empty body", what)
         if doc is None and body.lstrip()[:1] not in (b"<", b""):
             raise self.malformed(what, f"the answer is not valid JSON ({problem}; cut short?)")
         if doc is None:
-            raise DataSourceError(
+            raise PrometheusResponseError(
                 f"{self.url} did not answer like the Prometheus API (is it the server root, e.g. "
                 "http://prometheus:9090, and not a proxy or UI page?)"
             )
