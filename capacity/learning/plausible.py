@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from capacity.common.errors import DataSourceError
+from capacity.common.errors import CapctlError
 from capacity.common.timegrid import BASE_STEP_S
 from capacity.learning.days import DayFrame
 from capacity.policy.topology import PROFILES
@@ -27,8 +27,11 @@ FloatArray = npt.NDArray[np.float64]
 MAX_SESSIONS_PER_ACCOUNT = 3.0
 
 
-class ImplausibleSessions(DataSourceError):
-    """Session data that cannot be users connected (negative, infinite, absurdly high, all zero)."""
+class ImplausibleSessions(CapctlError):
+    """Session data that cannot be users connected (negative, infinite, absurdly high, all zero).
+
+    Not a `DataSourceError` (exit 1, "retry later"): the source answered, and will answer the same again;
+    the query or the exporter must change, like any bad input (exit 2)."""
 
 
 def check_sessions(frame: DayFrame, curves: Mapping[str, FloatArray], source: str) -> None:
