@@ -10,10 +10,12 @@ import typer
 
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt
+from capacity.cli.prom_opts import prometheus_options
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from capacity.learning.source import PrometheusOptions
     from capacity.operator.controller import TickReport
 
 
@@ -29,6 +31,7 @@ class LogFormat(StrEnum):
 
 
 @app.command()
+@prometheus_options(timeout="5s")
 def run(
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
@@ -37,11 +40,6 @@ def run(
         ModeOpt.recommend
     ),
     tick: Annotated[float, typer.Option("--tick", min=1.0, help="seconds between ticks")] = 60.0,
-    prometheus_url: Annotated[str | None, typer.Option("--prometheus-url", help="live usage source")] = None,
-    prometheus_token_file: Annotated[Path | None, typer.Option("--prometheus-token-file", dir_okay=False)] = None,
-    prometheus_ca_file: Annotated[Path | None, typer.Option("--prometheus-ca-file", dir_okay=False)] = None,
-    prometheus_username_file: Annotated[Path | None, typer.Option("--prometheus-username-file", dir_okay=False)] = None,
-    prometheus_password_file: Annotated[Path | None, typer.Option("--prometheus-password-file", dir_okay=False)] = None,
     metrics_address: Annotated[str, typer.Option("--metrics-address")] = "0.0.0.0",
     metrics_port: Annotated[int, typer.Option("--metrics-port", help="/metrics, /healthz, /readyz")] = 9090,
     lease_name: Annotated[str, typer.Option("--lease-name")] = "capctl",
@@ -57,6 +55,7 @@ def run(
     kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", dir_okay=False)] = None,
     context: Annotated[str | None, typer.Option("--context", help="kubeconfig context")] = None,
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.json,
+    prometheus: PrometheusOptions | None = None,
 ) -> None:
     """Raise capacity before the rush, within the mandates: plan, decide and act every tick."""
     import logging
@@ -64,7 +63,7 @@ def run(
     from capacity.common.errors import InputError
     from capacity.operator.decide import Mode
     from capacity.operator.kube.api import KubeSettings
-    from capacity.operator.live_usage import PrometheusAuth, PrometheusUsage
+    from capacity.operator.live_usage import PrometheusUsage
     from capacity.operator.logs import setup_logging
     from capacity.operator.ops_metrics import serve
     from capacity.operator.wiring import (
@@ -80,11 +79,8 @@ def run(
 
     setup_logging(log_format.value)
     start = _parse_now(now) if now else None
-    if (prometheus_username_file is None) != (prometheus_password_file is None):
-        raise InputError("give both --prometheus-username-file and --prometheus-password-file, or neither")
-    for f in (model, prometheus_token_file, prometheus_ca_file, prometheus_username_file, prometheus_password_file):
-        if f is not None and not f.is_file():
-            raise InputError(f"file {f} not found")
+    if model is not None and not model.is_file():
+        raise InputError(f"file {model} not found")
     ident = identity or default_identity()
     namespace = lease_namespace or default_namespace()
 
@@ -95,19 +91,24 @@ def run(
         "identity": ident,
         "lease": f"{namespace}/{lease_name}",
         "state": f"{namespace}/{state_configmap}",
-        "prometheus": prometheus_url or None,
+        "prometheus": prometheus.url if prometheus else None,
+        "queries": prometheus.queries.source if prometheus else None,
         "once": once,
         "now": start.isoformat() if start else None,
     }
     log.info("starting", extra={"fields": facts})
-    if not prometheus_url:
+    if prometheus is None:
         log.warning("no --prometheus-url: scale-down follows the forecast alone (no live-usage guard)")
     usage = None
-    if prometheus_url:
-        auth = PrometheusAuth(
-            prometheus_token_file, prometheus_username_file, prometheus_password_file, prometheus_ca_file
+    if prometheus is not None:
+        usage = PrometheusUsage(
+            prometheus.url,
+            prometheus.auth,
+            query=prometheus.queries.live_promql(),
+            plaque_label=prometheus.queries.labels["plaque"],
+            timeout_s=prometheus.timeout_s,
+            max_mib=prometheus.max_mib,
         )
-        usage = PrometheusUsage(prometheus_url, auth)
     options = OperatorOptions(
         policies=policies or default_policies_dir(),
         events=tuple(events or ()),
@@ -140,16 +141,15 @@ def run(
 
 
 def _parse_now(text: str) -> datetime:
-    from datetime import datetime
-
+    """--now: an aware ISO time inside the calendar's range (one line now, not a failing tick later)."""
+    from capacity.calendar import SUPPORTED_FROM, SUPPORTED_TO
     from capacity.common.errors import InputError
+    from capacity.common.timegrid import local_day, parse_moment
 
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"invalid --now {text!r}: expected an ISO time such as 2021-04-26T06:30:00+02:00") from None
-    if moment.tzinfo is None:
-        raise InputError(f"--now {text!r} has no UTC offset; add one, e.g. +02:00")
+    moment = parse_moment(text, "--now")
+    day = local_day(moment)
+    if not SUPPORTED_FROM <= day <= SUPPORTED_TO:
+        raise InputError(f"--now: date {day} is outside the supported range {SUPPORTED_FROM} to {SUPPORTED_TO}")
     return moment
 
 

@@ -12,10 +12,12 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from capacity.common.files import write_atomic
 
 Kind = Literal["gauge", "counter"]
 
@@ -47,16 +49,23 @@ class SampleSeries:
 def write_openmetrics(
     series: Iterable[SampleSeries], path: Path, on_progress: Callable[[int, int], None] | None = None
 ) -> int:
-    """Write every series to `path`; returns the number of samples written (progress: series written)."""
+    """Write every series to `path` (atomically: all or the previous file); returns the number of samples.
+
+    `on_progress(done, total)` is called as series are written.
+    """
     members = list(series)
     count = done = 0
-    with path.open("w", encoding="utf-8") as out:
+
+    def write(out: BinaryIO) -> None:
+        nonlocal count, done
         for text, samples in _chunks(members):
-            out.write(text)
+            out.write(text.encode("utf-8"))
             count += samples
             if samples and on_progress is not None:
                 done += 1
                 on_progress(done, len(members))
+
+    write_atomic(path, write, "OpenMetrics file")
     return count
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from capacity.learning.backtest import DayResult
 from capacity.present import palette
+from capacity.present.figure_file import save_figure
 
 HALF_DAY = timedelta(hours=12)
 
@@ -53,5 +54,4 @@ def plot_backtest(days: Sequence[DayResult], path: Path, title: str) -> None:
         ax.set_title(pid, fontsize=9, loc="left")
     axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.suptitle(f"{title}  (orange: rentrée / first day of a new state; grey: no class)", fontsize=10)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)

@@ -14,6 +14,7 @@ import numpy as np
 from capacity.planning.kernel import Plan, PlaquePlan
 from capacity.policy.sizing import users_served
 from capacity.present import palette
+from capacity.present.figure_file import save_figure
 from capacity.present.tables import level_states
 
 
@@ -32,11 +33,7 @@ def kept_out(pp: PlaquePlan) -> np.ndarray:
 
 def plot_plan(plan: Plan, path: Path) -> None:
     """Draw two panels per plaque into `path` (PNG)."""
-    import matplotlib.pyplot as plt
-
-    fig = plan_figure(plan)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(plan_figure(plan), path, dpi=100)
 
 
 def plan_figure(plan: Plan) -> Any:

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from capacity.common.errors import InputError
 from capacity.policy.sizing import users_served
 from capacity.present import palette
+from capacity.present.figure_file import save_figure
 from capacity.simulate.delay import ready_replicas
 from capacity.simulate.metrics import StrategyResult
 from capacity.simulate.scenario import Scenario
@@ -56,15 +56,7 @@ def plot_replay(
     days: Sequence[date] | None = None,
 ) -> None:
     """Scatter (cost €, share under-provisioned) + for each focus day (default: the worst), demand vs served 5-12 h."""
-    import matplotlib.pyplot as plt
-
-    fig = replay_figure(scenario, results, desired, delay_steps, title, days)
-    try:
-        fig.savefig(path, dpi=90)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from None
-    finally:
-        plt.close(fig)
+    save_figure(replay_figure(scenario, results, desired, delay_steps, title, days), path, dpi=90)
 
 
 def replay_figure(

@@ -68,7 +68,7 @@ def test_a_draft_for_the_next_period_is_checked_next_to_the_installed_mandate(co
     draft.write_text(text.replace("au: 2028-08-31", "au: 2032-08-31"), encoding="utf-8")
     res = run(contact, "policy", "validate", "mon-brouillon.yaml")
     assert res.returncode == 0, res.stdout
-    assert res.stdout.strip().startswith("26 fichier(s)")  # added, not swapped
+    assert res.stdout.strip().splitlines()[-1].startswith("26 fichier(s)")  # added, not swapped
 
 
 def test_every_problem_in_one_run(contact: Path) -> None:
