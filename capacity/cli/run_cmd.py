@@ -10,11 +10,16 @@ import typer
 
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt
+from capacity.cli.prom_opts import QueriesOpt
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from collections.abc import Sequence
+    from datetime import date, datetime
 
+    from capacity.learning.history import History
     from capacity.operator.controller import TickReport
+    from capacity.operator.refit import Fetch, RefitSettings
+    from capacity.policy.topology import Plaque
 
 
 class ModeOpt(StrEnum):
@@ -54,6 +59,14 @@ def run(
     kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", dir_okay=False)] = None,
     context: Annotated[str | None, typer.Option("--context", help="kubeconfig context")] = None,
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.json,
+    refit: Annotated[
+        str | None,
+        typer.Option("--refit", help="weekly|never: refit on Sundays 3 h (default: weekly with --prometheus-url)"),
+    ] = None,
+    refit_model: Annotated[
+        Path | None, typer.Option("--refit-model", dir_okay=False, help="where accepted refits are written")
+    ] = None,
+    queries: QueriesOpt = None,
 ) -> None:
     """Raise capacity before the rush, within the mandates: plan, decide and act every tick."""
     import logging
@@ -82,6 +95,11 @@ def run(
     for f in (model, prometheus_token_file, prometheus_ca_file, prometheus_username_file, prometheus_password_file):
         if f is not None and not f.is_file():
             raise InputError(f"file {f} not found")
+    refit_choice = refit or ("weekly" if prometheus_url else "never")
+    if refit_choice not in ("weekly", "never"):
+        raise InputError(f"--refit must be weekly or never, got {refit!r}")
+    if refit_choice == "weekly" and not prometheus_url:
+        raise InputError("--refit weekly needs --prometheus-url: the history the model is refitted on")
     ident = identity or default_identity()
     namespace = lease_namespace or default_namespace()
 
@@ -94,6 +112,7 @@ def run(
         "prometheus": prometheus_url or None,
         "once": once,
         "now": start.isoformat() if start else None,
+        "refit": refit_choice,
     }
     log.info("starting", extra={"fields": facts})
     if not prometheus_url:
@@ -114,8 +133,20 @@ def run(
         lease_name=lease_name,
         kube=KubeSettings(kubeconfig=kubeconfig, context=context, user_agent=f"capctl/{ident}"),
         self_ref=self_reference(lease_name, namespace),
+        refit=_refit_settings(refit_model) if refit_choice == "weekly" else None,
     )
-    operator = build_operator(options, usage=usage)
+    fetch = None
+    if refit_choice == "weekly":
+        assert prometheus_url is not None
+        fetch = _refit_fetch(
+            prometheus_url,
+            prometheus_token_file,
+            prometheus_username_file,
+            prometheus_password_file,
+            prometheus_ca_file,
+            queries,
+        )
+    operator = build_operator(options, usage=usage, refit_fetch=fetch)
     runner, health = build_runner(operator, tick, operator_clock(start))
     if once:
         report = runner.run_once()
@@ -132,6 +163,34 @@ def run(
     finally:
         server.shutdown()
         operator.close()
+
+
+def _refit_settings(path: Path | None) -> RefitSettings:
+    from capacity.operator.refit import DEFAULT_REFIT_MODEL, RefitSettings
+
+    return RefitSettings(path=path or DEFAULT_REFIT_MODEL)
+
+
+def _refit_fetch(
+    url: str,
+    token_file: Path | None,
+    username_file: Path | None,
+    password_file: Path | None,
+    ca_file: Path | None,
+    queries: Path | None,
+) -> Fetch:
+    """The history a refit learns from: the same fetch as `capctl fit`, at 5-minute resolution."""
+    from capacity.cli.prom_opts import make_source
+    from capacity.learning.pipeline import fetch_for_fit
+    from capacity.learning.queries import load_queries
+
+    source = make_source(url, token_file, username_file, password_file, ca_file, False, "30s")
+    config = load_queries(queries)
+
+    def fetch(plaques: Sequence[Plaque], first: date, last: date) -> History:
+        return fetch_for_fit(source, config, plaques, first, last, 300)
+
+    return fetch
 
 
 def _parse_now(text: str) -> datetime:

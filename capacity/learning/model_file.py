@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -94,7 +95,7 @@ class Model:
 
 
 def save_model(model: Model, path: Path) -> None:
-    """Write `model` as version-1 JSON (one line per curve)."""
+    """Write `model` as version-1 JSON (one line per curve), atomically."""
     r = model.rates
     doc: dict[str, Any] = {
         "version": VERSION,
@@ -118,7 +119,16 @@ def save_model(model: Model, path: Path) -> None:
     }
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     text = re.sub(r"\[\s+([^\[\]{}\"]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
-    path.write_text(text + "\n", encoding="utf-8")
+    # Atomically (temporary file + rename): the operator hot-reloads this file and must never read half of it.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(text + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def is_fitted_model(path: Path) -> bool:
