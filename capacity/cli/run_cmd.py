@@ -184,10 +184,12 @@ def _refit_fetch(
     from capacity.learning.pipeline import fetch_for_fit
     from capacity.learning.queries import load_queries
 
-    source = make_source(url, token_file, username_file, password_file, ca_file, False, "30s")
     config = load_queries(queries)
+    make_source(url, token_file, username_file, password_file, ca_file, False, "30s")  # bad files fail at start
 
     def fetch(plaques: Sequence[Plaque], first: date, last: date) -> History:
+        # Credentials are read again at every refit: a week is long enough for a Secret to rotate.
+        source = make_source(url, token_file, username_file, password_file, ca_file, False, "30s")
         return fetch_for_fit(source, config, plaques, first, last, 300)
 
     return fetch

@@ -22,6 +22,7 @@ from capacity.operator.refit import RefitSettings
 from capacity.operator.wiring import Operator, OperatorOptions, build_operator, build_runner
 from capacity.planning.demand import default_rates
 from tests.kube.conftest import HOME, POLICIES, cached_calendar
+from tests.support.cli import assert_one_line_error, capctl
 from tests.support.fake_kube import FakeKube
 
 NOW = datetime(2020, 12, 13, 3, 0, tzinfo=PARIS)  # a Sunday, the scheduled hour
@@ -129,3 +130,11 @@ def test_the_next_refit_waits_for_the_schedule(seeded: FakeKube, tmp_path: Path,
     run_ticks(op, 4)  # same instant: refitted once, then not again before next Sunday
     assert refits(op, "accepted") == 1
     assert op.refitter is not None and op.refitter.next_at == NOW + timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["--refit", "weekly"], "needs --prometheus-url"), (["--refit", "daily"], "weekly or never")],
+)
+def test_run_refuses_a_refit_it_cannot_do(args: list[str], needle: str) -> None:
+    assert_one_line_error(capctl("run", "--once", *args), needle)
