@@ -82,6 +82,7 @@ class Refitter:
     fetch: Fetch
     spawn: Spawn = in_thread
     next_at: datetime | None = None
+    _was_leader: bool = False
     _done: list[RefitReport] = field(default_factory=list)
     _running: threading.Event = field(default_factory=threading.Event)
 
@@ -90,11 +91,15 @@ class Refitter:
         report = self._done.pop() if self._done else None
         if report is not None:
             self._publish(report)
-        if self.next_at is None:
+        leader = self.controller.elector.is_leader
+        if self.next_at is None or (leader and not self._was_leader):
+            # At start and on taking over: an accepted refit lives in the old leader's pod, so a model
+            # older than the last scheduled refit is refitted at once.
             self.next_at = first_refit(now, self._fitted_through(), self.settings.schedule)
+        self._was_leader = leader
         if now >= self.next_at and not self._running.is_set():
             self.next_at = next_refit(now, self.settings.schedule)
-            if self.controller.elector.is_leader:  # a standby leaves it to the leader
+            if leader:  # a standby leaves it to the leader
                 self._running.set()
                 self.spawn(lambda: self._attempt(now))
         return report
