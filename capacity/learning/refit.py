@@ -46,7 +46,10 @@ class RefitSchedule:
 class RefitOptions:
     history_days: int = 365  # a whole year: every state (holidays, exams, rentrée) is seen once
     validate_days: int = 21  # the last three weeks decide
-    tolerance: float = 0.0  # the candidate's error may exceed the current model's by this share
+    # The candidate's error may exceed the current model's by this share: on the 2020-21 replay, weekly
+    # refits of a healthy history differ by up to 13 % on this measure (noise, not a worse model); a
+    # broken history (tests/metrics/test_refit.py) makes it several times worse.
+    tolerance: float = 0.25
 
 
 DEFAULT_SCHEDULE = RefitSchedule()
@@ -121,8 +124,11 @@ def judge(candidate: float | None, current: float | None, tolerance: float = 0.0
     if current is None:
         return True, f"daily-peak error {candidate:.1%} (the current model could not be scored)"
     if candidate <= current * (1 + tolerance):
-        return True, f"daily-peak error {candidate:.1%} ≤ current model's {current:.1%}"
-    return False, f"daily-peak error {candidate:.1%} > current model's {current:.1%}: the last good model is kept"
+        return True, f"daily-peak error {candidate:.1%}, current model's {current:.1%} (tolerance {tolerance:.0%})"
+    return False, (
+        f"daily-peak error {candidate:.1%} > current model's {current:.1%} + {tolerance:.0%}: "
+        "the last good model is kept"
+    )
 
 
 def peak_error(

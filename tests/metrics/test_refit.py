@@ -61,11 +61,19 @@ def test_refit_instants_start_the_week_before_and_are_weekly() -> None:
 
 
 @pytest.mark.parametrize(
-    ("candidate", "current", "accepted"),
-    [(0.05, 0.06, True), (0.06, 0.06, True), (0.07, 0.06, False), (None, 0.06, False), (0.5, None, True)],
+    ("candidate", "current", "tolerance", "accepted"),
+    [
+        (0.05, 0.06, 0.0, True),
+        (0.06, 0.06, 0.0, True),
+        (0.07, 0.06, 0.0, False),
+        (0.07, 0.06, 0.25, True),  # within the week-to-week noise of healthy refits
+        (0.08, 0.06, 0.25, False),
+        (None, 0.06, 0.25, False),  # nothing to validate on: do not trust it
+        (0.5, None, 0.25, True),
+    ],
 )
-def test_judge(candidate: float | None, current: float | None, accepted: bool) -> None:
-    assert judge(candidate, current)[0] is accepted
+def test_judge(candidate: float | None, current: float | None, tolerance: float, accepted: bool) -> None:
+    assert judge(candidate, current, tolerance)[0] is accepted
 
 
 DAY = date(2020, 12, 13)  # Sunday: the last five weeks hold no holidays, only weekends set the level
