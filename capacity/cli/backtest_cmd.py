@@ -67,6 +67,7 @@ def backtest(
     from capacity.learning.window import parse_days
     from capacity.planning.demand import default_rates
     from capacity.policy.bundle import load_policies
+    from capacity.present.figure_file import check_plot_path
     from capacity.present.tables import dump
 
     if not prometheus_url:
@@ -75,6 +76,8 @@ def backtest(
     if last < first:
         raise InputError(f"--to {last} is before --from {first}")
     options = BacktestOptions(horizon_days=parse_days(horizon), refit_days=parse_days(refit))
+    if plot is not None:
+        check_plot_path(plot)
     pol = load_policies(policies)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)

@@ -57,6 +57,7 @@ def fit(
     events: EventsOpt = None,
 ) -> None:
     """Fit usage rates (shared by all plaques), plaque levels and component capacity; write the model."""
+    from capacity.common.files import check_writable
     from capacity.common.timegrid import parse_date, parse_step
     from capacity.learning.model_file import save_model
     from capacity.learning.queries import load_queries
@@ -67,6 +68,7 @@ def fit(
         raise InputError("--prometheus-url is required: the Prometheus that holds your ENT metrics")
     first, last = parse_date(date_from), parse_date(date_to)
     step_s = parse_step(step)
+    check_writable(out, "--out model file")  # before minutes of fetching and fitting
     pol = load_policies(policies)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
@@ -85,10 +87,7 @@ def fit(
     with progress() as bar:
         model, report = fit_from_source(source, config, calendar, plaques, first, last, step_s, bar)
         bar.update("writing", 0, 1)
-        try:
-            save_model(model, out)
-        except OSError as exc:
-            raise InputError(f"cannot write {out}: {exc.strerror}") from None
+        save_model(model, out)  # atomic: on any failure the previous model stays whole
         bar.update("writing", 1, 1)
     if output is Output.table:
         typer.echo(fit_table(report))

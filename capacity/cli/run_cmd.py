@@ -51,6 +51,9 @@ def run(
     metrics_port: Annotated[int, typer.Option("--metrics-port", help="/metrics, /healthz, /readyz")] = 9090,
     lease_name: Annotated[str, typer.Option("--lease-name")] = "capctl",
     lease_namespace: Annotated[str | None, typer.Option("--lease-namespace", help="default: $POD_NAMESPACE")] = None,
+    state_configmap: Annotated[
+        str, typer.Option("--state-configmap", help="ConfigMap (lease namespace) holding the stabilisation state")
+    ] = "capctl-state",
     identity: Annotated[str | None, typer.Option("--identity", help="default: $POD_NAME")] = None,
     once: Annotated[bool, typer.Option("--once", help="run one tick, print it, exit")] = False,
     now: Annotated[
@@ -109,6 +112,7 @@ def run(
         "tick_s": tick,
         "identity": ident,
         "lease": f"{namespace}/{lease_name}",
+        "state": f"{namespace}/{state_configmap}",
         "prometheus": prometheus_url or None,
         "once": once,
         "now": start.isoformat() if start else None,
@@ -131,6 +135,7 @@ def run(
         identity=ident,
         namespace=namespace,
         lease_name=lease_name,
+        state_configmap=state_configmap,
         kube=KubeSettings(kubeconfig=kubeconfig, context=context, user_agent=f"capctl/{ident}"),
         self_ref=self_reference(lease_name, namespace),
         refit=_refit_settings(refit_model) if refit_choice == "weekly" else None,
@@ -196,16 +201,15 @@ def _refit_fetch(
 
 
 def _parse_now(text: str) -> datetime:
-    from datetime import datetime
-
+    """--now: an aware ISO time inside the calendar's range (one line now, not a failing tick later)."""
+    from capacity.calendar import SUPPORTED_FROM, SUPPORTED_TO
     from capacity.common.errors import InputError
+    from capacity.common.timegrid import local_day, parse_moment
 
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"invalid --now {text!r}: expected an ISO time such as 2021-04-26T06:30:00+02:00") from None
-    if moment.tzinfo is None:
-        raise InputError(f"--now {text!r} has no UTC offset; add one, e.g. +02:00")
+    moment = parse_moment(text, "--now")
+    day = local_day(moment)
+    if not SUPPORTED_FROM <= day <= SUPPORTED_TO:
+        raise InputError(f"--now: date {day} is outside the supported range {SUPPORTED_FROM} to {SUPPORTED_TO}")
     return moment
 
 

@@ -69,6 +69,7 @@ def simulate(
     from capacity.learning.window import days_between, parse_duration_s
     from capacity.policy.bundle import load_policies
     from capacity.policy.prices import Prices
+    from capacity.present.figure_file import check_plot_path
     from capacity.present.tables import dump
     from capacity.simulate.delay import delay_steps
     from capacity.simulate.hpa import HpaSettings
@@ -98,6 +99,8 @@ def simulate(
         )
     lag_s = parse_duration_s(hpa_metrics_lag) if hpa_metrics_lag.strip() not in ("0", "0s", "0m") else 0
     hpa_settings = HpaSettings(metrics_lag_s=lag_s, limit_ratio=hpa_limit_ratio)
+    if plot is not None:
+        check_plot_path(plot)
     pol = load_policies(policies)
     rates, pol = load_rates(pol, model)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)

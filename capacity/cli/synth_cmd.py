@@ -33,12 +33,14 @@ def synth(
 
     Load it into Prometheus with `promtool tsdb create-blocks-from openmetrics FILE DATA_DIR`.
     """
+    from capacity.common.files import check_writable
     from capacity.common.timegrid import parse_date, parse_step
     from capacity.learning.openmetrics import write_openmetrics
     from capacity.learning.synth import SynthOptions, generate
     from capacity.policy.bundle import load_policies
 
     first, last = parse_date(date_from), parse_date(date_to)
+    check_writable(out, "--out file")
     options = SynthOptions(
         seed=seed,
         step_s=parse_step(step),
@@ -52,12 +54,7 @@ def synth(
         check_supported(calendar, d)
     history = generate(calendar, plaques, first, last, options)
     series = list(history.series())
-    try:
-        samples = write_openmetrics(series, out)
-    except OSError as exc:
-        from capacity.common.errors import InputError
-
-        raise InputError(f"cannot write {out}: {exc.strerror}") from None
+    samples = write_openmetrics(series, out)  # atomic: all of it, or the previous file
     typer.echo(
         f"wrote {samples:,} samples in {len(series)} series to {out} "
         f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min)"

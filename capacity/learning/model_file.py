@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ import numpy.typing as npt
 
 from capacity.calendar.types import DayState
 from capacity.common.errors import CapctlError, ConfigError
+from capacity.common.files import read_bounded, write_atomic
 from capacity.common.timegrid import BASE_STEP_S, SLOTS_PER_DAY
 from capacity.common.yamlio import load_yaml_file
 from capacity.learning.components import ComponentFit
@@ -119,20 +119,13 @@ def save_model(model: Model, path: Path) -> None:
     }
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     text = re.sub(r"\[\s+([^\[\]{}\"]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
-    # Atomically (temporary file + rename): the operator hot-reloads this file and must never read half of it.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as f:
-            f.write(text + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, text + "\n", "model file")
 
 
 def is_fitted_model(path: Path) -> bool:
     """Whether `path` looks like a model file written by `capctl fit` (its kind comes first)."""
+    if not path.is_file():  # a FIFO or a device: not a model, and never opened (a FIFO would block)
+        return False
     try:
         with path.open("rb") as f:
             head = f.read(512).decode("utf-8", errors="replace")
@@ -145,11 +138,9 @@ def load_model(path: Path) -> Model:
     """Read a model file; every problem is a ConfigError naming the file and the field."""
     where = str(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ConfigError(f"larger than {MAX_BYTES} bytes: not a capctl model file", path=where)
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("model file not found", path=where) from None
+        doc = json.loads(read_bounded(path, MAX_BYTES, "model file").decode("utf-8"))
+    except RecursionError:
+        raise ConfigError("nested too deep: not a capctl model file", path=where) from None
     except UnicodeDecodeError:
         raise ConfigError("model file is not UTF-8 text", path=where) from None
     except json.JSONDecodeError as exc:
@@ -283,9 +274,7 @@ def read_model(path: Path) -> UsageRates | Model:
     parametric spec of the shipped prior (`capacity/planning/data/default_rates.yaml`, YAML or JSON)."""
     if is_fitted_model(path):
         return load_model(path)
-    if not path.is_file():
-        raise ConfigError("model file not found", path=str(path))
-    doc = load_yaml_file(path)
+    doc = load_yaml_file(path, "model file")  # missing, a FIFO, a device, too large: one ConfigError
     try:
         return rates_from_spec(doc.data, str(path))
     except CapctlError:

@@ -157,6 +157,9 @@ class Controller:
         except CapctlError as exc:
             self.metrics.errors.labels("plan").inc()
             return TickReport(now=now, leader=True, aborted=str(exc), config_version=cfg.version)
+        budgeted = [m.id for m in cfg.policies.mandates if m.monthly_budget_eur is not None and cfg.policies.prices]
+        levels = self._plan(cfg, now.astimezone(PARIS).date()).budget_levels  # today's plan, already cached
+        self.metrics.budgets({fid: levels.get(fid, 1.0) for fid in budgeted})
         targets = _targets(cfg)
         observed = observe(self.clients, targets, timeout_s=self.timeout_s)
         users = self._live_users(list(days), now)

@@ -18,7 +18,8 @@ from typing import Any, Generic, TypeVar
 
 from capacity.calendar.overlays import event_files
 from capacity.calendar.types import Calendar
-from capacity.common.errors import CapctlError
+from capacity.common.errors import CapctlError, ConfigError
+from capacity.common.files import read_bounded
 from capacity.common.yamlio import load_yaml_file
 from capacity.learning.model_file import Model, rates_for_plaques, read_model
 from capacity.operator.decide import DecideSettings
@@ -64,15 +65,19 @@ class Reload:
     error: CapctlError | None = None
 
 
+#: Above every loader's own limit (policies 1 MB, model 5 MB): a larger file is refused when loaded anyway.
+FINGERPRINT_MAX_BYTES = 16_000_000
+
+
 def fingerprint(files: Sequence[Path]) -> str:
     """Content hash of `files` (name and bytes); unreadable files hash as such, loading will say why."""
     digest = hashlib.sha256()
     for p in files:
         digest.update(str(p).encode())
-        try:
-            digest.update(p.read_bytes())
-        except OSError as exc:
-            digest.update(f"<unreadable: {exc.strerror}>".encode())
+        try:  # bounded, regular files only: a FIFO or /dev/zero among the policies must not hang the loop
+            digest.update(read_bounded(p, FINGERPRINT_MAX_BYTES))
+        except ConfigError as exc:
+            digest.update(f"<unreadable: {exc.message}>".encode())
     return digest.hexdigest()
 
 

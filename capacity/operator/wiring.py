@@ -17,11 +17,11 @@ from pathlib import Path
 
 from capacity.calendar.types import Calendar
 from capacity.common.timegrid import PARIS
-from capacity.operator.controller import Controller
+from capacity.operator.controller import Controller, TickReport
 from capacity.operator.decide import Mode
 from capacity.operator.kube.api import KubeClients, KubeSettings
 from capacity.operator.kube.lease import LeaderElector, LeaseSettings
-from capacity.operator.kube.state import StateStore
+from capacity.operator.kube.state import CONFIGMAP_NAME, StateStore
 from capacity.operator.live_usage import LiveUsage
 from capacity.operator.ops_metrics import Health, OpsMetrics
 from capacity.operator.refit import Fetch, RefitSettings, Refitter, Spawn, in_thread
@@ -40,6 +40,7 @@ class OperatorOptions:
     events: Sequence[Path] = ()
     model: Path | None = None
     lease_name: str = "capctl"
+    state_configmap: str = CONFIGMAP_NAME
     kube: KubeSettings = field(default_factory=KubeSettings)
     lease_renew_every_s: float = 5.0
     self_ref: Mapping[str, str] | None = None  # the operator's own object for its Events (default: the Lease)
@@ -57,6 +58,9 @@ class Operator:
     elector: LeaderElector
     metrics: OpsMetrics
     refitter: Refitter | None = None
+
+    def tick(self, now: datetime) -> TickReport:
+        return self.controller.tick(now)
 
     def close(self) -> None:
         self.clients.close()
@@ -112,7 +116,7 @@ def build_operator(
         config=source,
         clients=clients,
         elector=elector,
-        state=StateStore(clients.api(), options.namespace),
+        state=StateStore(clients.api(), options.namespace, name=options.state_configmap),
         metrics=metrics,
         mode=options.mode,
         usage=usage,

@@ -60,8 +60,7 @@ class ComponentPlan:
     """Per-slot numbers for one component. Funder axes follow `funder_ids`.
 
     `floor`/`ceiling` are the plaque's (sums over funders); `budget_ceiling` is the sum of what each
-    funder's budget allows (equal to `ceiling` when no budget binds). Fields after `ceiling_hit` were
-    added with budgets and quotas; they default to "nothing of the kind" for callers that build plans.
+    funder's budget allows (equal to `ceiling` when no budget binds). Every field is always filled.
     """
 
     component: Component
@@ -75,30 +74,30 @@ class ComponentPlan:
     funder_replicas: IntArray  # [funder, slot]
     floor_hit: BoolArray  # [funder, slot]
     ceiling_hit: BoolArray  # [funder, slot]
-    budget_hit: BoolArray | None = None  # [funder, slot] the budget ceiling cut the share
-    hold_hit: BoolArray | None = None  # [funder, slot] a maintenance window kept replicas up
-    funder_floor: IntArray | None = None  # [funder, slot]
-    funder_cap: IntArray | None = None  # [funder, slot] min(ceiling, budget ceiling), never under the floor
-    funder_clamped: IntArray | None = None  # [funder, slot] after floor and ceiling, before budget
-    funder_cost_eur: FloatArray | None = None  # [funder, slot] (zeros without operator prices)
-    budget_ceiling: IntArray | None = None  # [slot]
-    funder_ceiling: IntArray | None = None  # [funder] the mandates' ceilings
-    maintenance: BoolArray | None = None  # [funder, slot] inside one of the funder's maintenance windows
-    band_hit: BoolArray | None = None  # [slot] the wish was sized on the forecast's upper band (rush)
+    budget_hit: BoolArray  # [funder, slot] the budget ceiling cut the share
+    hold_hit: BoolArray  # [funder, slot] a maintenance window kept replicas up
+    funder_floor: IntArray  # [funder, slot]
+    funder_cap: IntArray  # [funder, slot] min(ceiling, budget ceiling), never under the floor
+    funder_clamped: IntArray  # [funder, slot] after floor and ceiling, before budget
+    funder_cost_eur: FloatArray  # [funder, slot] (zeros without operator prices)
+    budget_ceiling: IntArray  # [slot]
+    funder_ceiling: IntArray  # [funder] the mandates' ceilings
+    maintenance: BoolArray  # [funder, slot] inside one of the funder's maintenance windows
+    band_hit: BoolArray  # [slot] the wish was sized on the forecast's upper band (rush)
 
     def reasons(self, slot: int) -> tuple[str, ...]:
         """Why slot `slot` has the number it has, in the order the steps applied."""
         out = [ReasonKind.PREWARM.value if self.wish[slot] > self.need[slot] else ReasonKind.FORECAST.value]
-        if self.band_hit is not None and self.band_hit[slot]:
+        if self.band_hit[slot]:
             out.append(ReasonKind.RUSH_BAND.value)
         for f, fid in enumerate(self.funder_ids):
             if self.floor_hit[f, slot]:
                 out.append(reasons.floor(fid))
             if self.ceiling_hit[f, slot]:
                 out.append(reasons.ceiling(fid))
-            if self.budget_hit is not None and self.budget_hit[f, slot]:
+            if self.budget_hit[f, slot]:
                 out.append(reasons.budget(fid))
-            if self.hold_hit is not None and self.hold_hit[f, slot]:
+            if self.hold_hit[f, slot]:
                 out.append(reasons.maintenance(fid))
         return tuple(out)
 
@@ -112,7 +111,7 @@ class PlaquePlan:
 
     def funder_cost_eur(self) -> FloatArray:
         """[funder, slot] euros over every component."""
-        costs = [cp.funder_cost_eur for cp in self.components if cp.funder_cost_eur is not None]
+        costs = [cp.funder_cost_eur for cp in self.components]
         if not costs:
             return np.zeros((len(self.components[0].funder_ids), len(self.forecast.users)))
         return np.asarray(np.sum(costs, axis=0), dtype=np.float64)
@@ -289,9 +288,7 @@ def _shortfall(
     by_profile = np.concatenate([p for p in profiles if p is not None], axis=2)
     served = [users_served(cp.funder_replicas, cp.component) for cp in comps]
     limited = [cp.funder_replicas < cp.funder_wish for cp in comps]
-    budget = [
-        np.zeros_like(lim) if cp.budget_hit is None else cp.budget_hit for cp, lim in zip(comps, limited, strict=True)
-    ]
+    budget = [cp.budget_hit for cp in comps]
     minutes = np.concatenate([slot_minutes(d.grid) for d in days])
     return funders_shortfall(by_profile, funders, served, limited, budget, minutes, day_idx)
 
