@@ -10,47 +10,30 @@ import typer
 from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar
-from capacity.cli.prom_opts import (
-    CaFileOpt,
-    InsecureOpt,
-    PasswordFileOpt,
-    QueriesOpt,
-    StepOpt,
-    TimeoutOpt,
-    TokenFileOpt,
-    UrlOpt,
-    UserFileOpt,
-    make_source,
-    progress,
-)
+from capacity.cli.prom_opts import StepOpt, progress, prometheus_options
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
     from capacity.learning.backtest import Backtest
+    from capacity.learning.source import PrometheusOptions
 
 
 @app.command()
+@prometheus_options()
 def backtest(
     date_from: Annotated[str, typer.Option("--from", help="first day to forecast, YYYY-MM-DD")],
     date_to: Annotated[str, typer.Option("--to", help="last day to forecast (included)")],
-    prometheus_url: UrlOpt = None,
     horizon: Annotated[str, typer.Option("--horizon", help="forecast this far ahead (whole days)")] = "7d",
     refit: Annotated[str, typer.Option("--refit", help="refit the rates this often")] = "7d",
     history: Annotated[str, typer.Option("--history", help="history before the first cutoff")] = "365d",
     model: ModelOpt = None,
     plaque: Annotated[list[str] | None, typer.Option("--plaque", help="plaque id (repeatable; default all)")] = None,
     step: StepOpt = "5m",
-    queries: QueriesOpt = None,
-    prometheus_token_file: TokenFileOpt = None,
-    prometheus_username_file: UserFileOpt = None,
-    prometheus_password_file: PasswordFileOpt = None,
-    prometheus_ca_file: CaFileOpt = None,
-    prometheus_insecure: InsecureOpt = False,
-    prometheus_timeout: TimeoutOpt = "30s",
     output: OutputOpt = Output.table,
     plot: Annotated[Path | None, typer.Option("--plot", dir_okay=False, help="draw forecast vs actual (PNG)")] = None,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    prometheus: PrometheusOptions | None = None,
 ) -> None:
     """Rolling-origin backtest: day D is forecast from data strictly older than D - horizon.
 
@@ -63,14 +46,13 @@ def backtest(
     from capacity.learning.backtest import BacktestOptions, run_backtest
     from capacity.learning.history import fetch_history
     from capacity.learning.pipeline import prepare
-    from capacity.learning.queries import load_queries
     from capacity.learning.window import parse_days
     from capacity.planning.demand import default_rates
     from capacity.policy.bundle import load_policies
     from capacity.present.figure_file import check_plot_path
     from capacity.present.tables import dump
 
-    if not prometheus_url:
+    if prometheus is None:
         raise InputError("--prometheus-url is required: actual peaks come from your Prometheus")
     first, last = parse_date(date_from), parse_date(date_to)
     if last < first:
@@ -101,19 +83,11 @@ def backtest(
             fixed = loaded.rates_by_plaque([p.id for p in plaques])
     supported_from = calendar.supported_range[0]
     fetch_first = max(supported_from, first - timedelta(days=options.horizon_days + parse_days(history)))
-    source = make_source(
-        prometheus_url,
-        prometheus_token_file,
-        prometheus_username_file,
-        prometheus_password_file,
-        prometheus_ca_file,
-        prometheus_insecure,
-        prometheus_timeout,
-    )
+    source = prometheus.source()
     with progress() as bar:
         hist = fetch_history(
             source,
-            load_queries(queries),
+            prometheus.queries,
             plaques,
             fetch_first,
             last,

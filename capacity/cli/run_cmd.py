@@ -10,13 +10,14 @@ import typer
 
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt
-from capacity.cli.prom_opts import QueriesOpt
+from capacity.cli.prom_opts import prometheus_options
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import date, datetime
 
     from capacity.learning.history import History
+    from capacity.learning.source import PrometheusOptions
     from capacity.operator.controller import TickReport
     from capacity.operator.refit import Fetch, RefitSettings
     from capacity.policy.topology import Plaque
@@ -34,6 +35,7 @@ class LogFormat(StrEnum):
 
 
 @app.command()
+@prometheus_options(timeout="5s")
 def run(
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
@@ -42,11 +44,6 @@ def run(
         ModeOpt.recommend
     ),
     tick: Annotated[float, typer.Option("--tick", min=1.0, help="seconds between ticks")] = 60.0,
-    prometheus_url: Annotated[str | None, typer.Option("--prometheus-url", help="live usage source")] = None,
-    prometheus_token_file: Annotated[Path | None, typer.Option("--prometheus-token-file", dir_okay=False)] = None,
-    prometheus_ca_file: Annotated[Path | None, typer.Option("--prometheus-ca-file", dir_okay=False)] = None,
-    prometheus_username_file: Annotated[Path | None, typer.Option("--prometheus-username-file", dir_okay=False)] = None,
-    prometheus_password_file: Annotated[Path | None, typer.Option("--prometheus-password-file", dir_okay=False)] = None,
     metrics_address: Annotated[str, typer.Option("--metrics-address")] = "0.0.0.0",
     metrics_port: Annotated[int, typer.Option("--metrics-port", help="/metrics, /healthz, /readyz")] = 9090,
     lease_name: Annotated[str, typer.Option("--lease-name")] = "capctl",
@@ -69,7 +66,7 @@ def run(
     refit_model: Annotated[
         Path | None, typer.Option("--refit-model", dir_okay=False, help="where accepted refits are written")
     ] = None,
-    queries: QueriesOpt = None,
+    prometheus: PrometheusOptions | None = None,
 ) -> None:
     """Raise capacity before the rush, within the mandates: plan, decide and act every tick."""
     import logging
@@ -77,7 +74,7 @@ def run(
     from capacity.common.errors import InputError
     from capacity.operator.decide import Mode
     from capacity.operator.kube.api import KubeSettings
-    from capacity.operator.live_usage import PrometheusAuth, PrometheusUsage
+    from capacity.operator.live_usage import PrometheusUsage
     from capacity.operator.logs import setup_logging
     from capacity.operator.ops_metrics import serve
     from capacity.operator.wiring import (
@@ -93,15 +90,12 @@ def run(
 
     setup_logging(log_format.value)
     start = _parse_now(now) if now else None
-    if (prometheus_username_file is None) != (prometheus_password_file is None):
-        raise InputError("give both --prometheus-username-file and --prometheus-password-file, or neither")
-    for f in (model, prometheus_token_file, prometheus_ca_file, prometheus_username_file, prometheus_password_file):
-        if f is not None and not f.is_file():
-            raise InputError(f"file {f} not found")
-    refit_choice = refit or ("weekly" if prometheus_url else "never")
+    if model is not None and not model.is_file():
+        raise InputError(f"file {model} not found")
+    refit_choice = refit or ("weekly" if prometheus else "never")
     if refit_choice not in ("weekly", "never"):
         raise InputError(f"--refit must be weekly or never, got {refit!r}")
-    if refit_choice == "weekly" and not prometheus_url:
+    if refit_choice == "weekly" and prometheus is None:
         raise InputError("--refit weekly needs --prometheus-url: the history the model is refitted on")
     ident = identity or default_identity()
     namespace = lease_namespace or default_namespace()
@@ -113,20 +107,25 @@ def run(
         "identity": ident,
         "lease": f"{namespace}/{lease_name}",
         "state": f"{namespace}/{state_configmap}",
-        "prometheus": prometheus_url or None,
+        "prometheus": prometheus.url if prometheus else None,
+        "queries": prometheus.queries.source if prometheus else None,
         "once": once,
         "now": start.isoformat() if start else None,
         "refit": refit_choice,
     }
     log.info("starting", extra={"fields": facts})
-    if not prometheus_url:
+    if prometheus is None:
         log.warning("no --prometheus-url: scale-down follows the forecast alone (no live-usage guard)")
     usage = None
-    if prometheus_url:
-        auth = PrometheusAuth(
-            prometheus_token_file, prometheus_username_file, prometheus_password_file, prometheus_ca_file
+    if prometheus is not None:
+        usage = PrometheusUsage(
+            prometheus.url,
+            prometheus.auth,
+            query=prometheus.queries.live_promql(),
+            plaque_label=prometheus.queries.labels["plaque"],
+            timeout_s=prometheus.timeout_s,
+            max_mib=prometheus.max_mib,
         )
-        usage = PrometheusUsage(prometheus_url, auth)
     options = OperatorOptions(
         policies=policies or default_policies_dir(),
         events=tuple(events or ()),
@@ -142,15 +141,8 @@ def run(
     )
     fetch = None
     if refit_choice == "weekly":
-        assert prometheus_url is not None
-        fetch = _refit_fetch(
-            prometheus_url,
-            prometheus_token_file,
-            prometheus_username_file,
-            prometheus_password_file,
-            prometheus_ca_file,
-            queries,
-        )
+        assert prometheus is not None
+        fetch = _refit_fetch(prometheus)
     operator = build_operator(options, usage=usage, refit_fetch=fetch)
     runner, health = build_runner(operator, tick, operator_clock(start))
     if once:
@@ -176,26 +168,13 @@ def _refit_settings(path: Path | None) -> RefitSettings:
     return RefitSettings(path=path or DEFAULT_REFIT_MODEL)
 
 
-def _refit_fetch(
-    url: str,
-    token_file: Path | None,
-    username_file: Path | None,
-    password_file: Path | None,
-    ca_file: Path | None,
-    queries: Path | None,
-) -> Fetch:
-    """The history a refit learns from: the same fetch as `capctl fit`, at 5-minute resolution."""
-    from capacity.cli.prom_opts import make_source
+def _refit_fetch(prometheus: PrometheusOptions) -> Fetch:
+    """The history a refit learns from: the same fetch as `capctl fit`, at 5-minute resolution (the
+    credential files are read at every request: a week is long enough for a Secret to rotate)."""
     from capacity.learning.pipeline import fetch_for_fit
-    from capacity.learning.queries import load_queries
-
-    config = load_queries(queries)
-    make_source(url, token_file, username_file, password_file, ca_file, False, "30s")  # bad files fail at start
 
     def fetch(plaques: Sequence[Plaque], first: date, last: date) -> History:
-        # Credentials are read again at every refit: a week is long enough for a Secret to rotate.
-        source = make_source(url, token_file, username_file, password_file, ca_file, False, "30s")
-        return fetch_for_fit(source, config, plaques, first, last, 300)
+        return fetch_for_fit(prometheus.source(), prometheus.queries, plaques, first, last, 300)
 
     return fetch
 

@@ -687,3 +687,20 @@ def test_grafana_dashboard_is_optional(default_docs: list[Doc]) -> None:
 )
 def test_invalid_values_fail_at_render_time(helm: Path, setting: str, message: str) -> None:
     assert message in render_error(helm, *MINIMAL, "--set", setting)
+
+
+def test_queries_file_reaches_the_operator_from_the_policies_folder(helm: Path) -> None:
+    """The operator's live query comes from the same `--queries` file as `capctl fit`, shipped with the policies."""
+    docs = render(
+        helm,
+        *MINIMAL,
+        "--set",
+        "prometheus.url=http://prom:9090,prometheus.queriesFile=queries.yaml",
+        "--set-string",
+        "policies.files.queries\\.yaml=version: 1",
+    )
+    args = container(docs)["args"]
+    assert arg_value(args, "--queries") == "/etc/capctl/policies/queries.yaml"
+    policies = next(m for m in container(docs)["volumeMounts"] if m["name"] == "policies")
+    assert arg_value(args, "--queries").startswith(policies["mountPath"] + "/")
+    assert "--queries" not in container(render(helm, *MINIMAL, "--set", "prometheus.url=http://prom:9090"))["args"]

@@ -31,6 +31,7 @@ VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
         (("--set", "image.pullPolicy=Sometimes"), "at '/image/pullPolicy': value must be one of"),
         (("--set", "image.digest=latest"), "at '/image/digest'"),
         (("--set", "prometheus.url=prometheus:9090"), "at '/prometheus/url'"),
+        (("--set", "prometheus.queriesFile=../queries.yaml"), "at '/prometheus/queriesFile'"),
         (("--set", "prometheus.auth.type=oauth"), "at '/prometheus/auth/type': value must be one of 'token', 'basic'"),
         (("--set", "logFormat=yaml"), "at '/logFormat'"),
         (("--set", "service.port=70000"), "at '/service/port': maximum"),
