@@ -77,6 +77,13 @@ class OpsMetrics:
             ["part"],
             registry=r,
         )
+        self.refits = Counter(
+            "capctl_refit",
+            "Scheduled model refits by result: accepted (written, hot-reloaded), rejected (worse on the last "
+            "weeks' daily peaks: the last good model is kept), failed (fetch or fit error)",
+            ["result"],
+            registry=r,
+        )
         self.last_tick = Gauge("capctl_last_tick_timestamp_seconds", "End of the last completed tick", registry=r)
         self.budget_level = Gauge(
             "capctl_budget_level",

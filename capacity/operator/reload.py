@@ -145,6 +145,16 @@ def load_calendar(files: Sequence[Path]) -> Calendar:
     return calendar
 
 
+def newest_model(model: Path | None, refit_model: Path | None) -> list[Path]:
+    """The model file in force: the operator's last accepted refit (`capctl run --refit weekly`) unless
+    the configured `--model` is newer (someone shipped a model since), or the configured one alone."""
+    if refit_model is None or not refit_model.is_file():
+        return [model] if model else []
+    if model is not None and model.is_file() and model.stat().st_mtime > refit_model.stat().st_mtime:
+        return [model]
+    return [refit_model]
+
+
 class ConfigSource:
     """The operator's files, reloaded when their content changes."""
 
@@ -155,6 +165,7 @@ class ConfigSource:
         model: Path | None = None,
         *,
         calendar_loader: Callable[[Sequence[Path]], Calendar] = load_calendar,
+        refit_model: Path | None = None,
     ) -> None:
         pol = policies_dir
         self.policies: Part[Policies] = Part(
@@ -168,7 +179,7 @@ class ConfigSource:
         self.calendar: Part[Calendar] = Part("events", lambda: event_files(events), calendar_loader)
         self.rates: Part[UsageRates | Model] = Part(
             "model",
-            lambda: [model] if model else [],
+            lambda: newest_model(model, refit_model),
             lambda files: read_model(files[0]) if files else default_rates(),
         )
         self.parts: tuple[Part[Any], ...] = (self.policies, self.settings, self.calendar, self.rates)

@@ -31,6 +31,7 @@ class Runner:
     now: Callable[[], datetime]
     clock: Callable[[], float] = time.monotonic
     stop: threading.Event = field(default_factory=threading.Event)
+    after_tick: Callable[[datetime], object] | None = None  # e.g. the scheduled refit (operator/refit.py)
 
     def install_signals(self) -> None:
         def handle(signum: int, _frame: FrameType | None) -> None:
@@ -56,6 +57,8 @@ class Runner:
                 self.health.beat()
                 if self.clock() >= next_tick:
                     self._tick(raise_errors=False)
+                    if self.after_tick is not None:
+                        self._after_tick()
                     next_tick += self.tick_s
                     if next_tick < self.clock():  # a tick longer than the period: skip, do not pile up
                         next_tick = self.clock() + self.tick_s
@@ -86,6 +89,14 @@ class Runner:
             self.health.beat()
         self._readiness()
         return report
+
+    def _after_tick(self) -> None:
+        assert self.after_tick is not None
+        try:
+            self.after_tick(self.now())
+        except Exception:  # the loop survives a bug in a hook too
+            log.exception("after-tick hook crashed")
+            self.controller.metrics.errors.labels("internal").inc()
 
     def _readiness(self) -> None:
         reachable = self.controller.elector.reachable
