@@ -6,11 +6,20 @@ its Prometheus implementation is an instant query through `capacity.learning.sou
 (the same HTTP client, auth, TLS and error wording as `capctl fit`), with two operator-specific rules:
 credentials are re-read from their files at every query (secret rotation), and it fails soft — any
 error makes every plaque "unknown" for this tick and is reported, never raised.
+
+A reading is believed only when it is plausible (`plausible`); otherwise the plaque is *unknown* for the
+tick, exactly as if Prometheus were down (decide's `fallback`: no scale-down):
+  * two series for one plaque (a query or relabelling that splits it): which one is right is unknown;
+  * NaN, ±Inf or a negative count: an exporter or recording-rule bug, never users;
+  * zero: what an ENT at night or in the holidays shows, and also what a broken exporter, a renamed
+    metric or an empty scrape shows. Zero is believed only when the forecast for the slot is below
+    `ZERO_PLAUSIBLE_BELOW` users; a zero while the forecast expects more is unknown.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +33,25 @@ log = logging.getLogger("capctl.usage")
 #: Users connected per plaque: the ENT exports one gauge per plaque and profile; `max by` first so that a
 #: series scraped twice (HA Prometheus pair, two jobs) is not counted twice (same metric as `capctl fit`).
 DEFAULT_QUERY = "sum by (plaque) (max by (plaque, profile) (ent_active_sessions))"
+
+#: Forecast users below which a live reading of 0 is believed (night, holidays). A plaque forecast at
+#: this many users or more that reads 0 is taken as a metrics fault, not an empty ENT.
+ZERO_PLAUSIBLE_BELOW = 50.0
+
+
+def plausible(value: float | None, forecast: float) -> tuple[float | None, str | None]:
+    """The live reading to act on, or (None, why) when it cannot be believed (see the module doc)."""
+    if value is None:
+        return None, None
+    if math.isnan(value):
+        return None, "live usage is not a number (NaN, or two series for the plaque)"
+    if math.isinf(value):
+        return None, f"live usage is {value} (not a number of users)"
+    if value < 0:
+        return None, f"live usage is negative ({value:g})"
+    if value == 0 and forecast >= ZERO_PLAUSIBLE_BELOW:
+        return None, f"live usage is 0 while the forecast expects {forecast:.0f} users"
+    return value, None
 
 
 class LiveUsage(Protocol):
@@ -84,7 +112,17 @@ class PrometheusUsage:
         )
         source = PrometheusSource(self.url, credentials, timeout_s=self.timeout_s, retries=0)
         samples = source.query(self.query, int(now.timestamp()))
-        return {s.labels["plaque"]: s.value for s in samples if "plaque" in s.labels}
+        out: dict[str, float] = {}
+        for s in samples:
+            plaque = s.labels.get("plaque")
+            if plaque is None:
+                continue
+            if plaque in out:  # a second series: neither is trusted (NaN makes the plaque unknown)
+                log.warning("duplicate live-usage series", extra={"fields": {"plaque": plaque, "query": self.query}})
+                out[plaque] = math.nan
+                continue
+            out[plaque] = s.value
+        return out
 
 
-__all__ = ["DEFAULT_QUERY", "LiveUsage", "PrometheusAuth", "PrometheusUsage"]
+__all__ = ["DEFAULT_QUERY", "ZERO_PLAUSIBLE_BELOW", "LiveUsage", "PrometheusAuth", "PrometheusUsage", "plausible"]

@@ -21,7 +21,7 @@ from capacity.calendar.types import Calendar
 from capacity.common.errors import CapctlError
 from capacity.common.yamlio import load_yaml_file
 from capacity.learning.model_file import Model, rates_for_plaques, read_model
-from capacity.operator.decide import DecideSettings
+from capacity.operator.decide import MAX_WINDOW_S, DecideSettings
 from capacity.planning.demand import UsageRates, default_rates
 from capacity.policy.bundle import Policies, load_policies, policy_files
 
@@ -29,7 +29,16 @@ log = logging.getLogger("capctl.reload")
 T = TypeVar("T")
 
 SETTINGS_FILE = "operator.yaml"
-SETTINGS_KEYS = ("stabilisation_window_s", "max_step_down", "anticipation_s")
+#: Every setting with its accepted range (inclusive; max_step_down excludes 0) and what it means, for the
+#: one-line error. A NaN or an infinity is refused everywhere: `.nan` would disable the window, `.inf`
+#: would make every tick plan an endless horizon.
+SETTINGS_RANGES: dict[str, tuple[float, float, str]] = {
+    "stabilisation_window_s": (0.0, MAX_WINDOW_S, "seconds a scale-down waits for the window's peak"),
+    "max_step_down": (0.0, 1.0, "the share of the replicas removed per tick at most, in (0, 1]"),
+    "anticipation_s": (0.0, 6 * 3600.0, "seconds read ahead of the lead time"),
+    "unready_after_failed_ticks": (1.0, 100.0, "failed ticks in a row before /readyz fails and the Lease is given up"),
+}
+SETTINGS_KEYS = tuple(SETTINGS_RANGES)
 
 
 @dataclass(frozen=True)
@@ -39,10 +48,14 @@ class OperatorSettings:
     `anticipation_s`: the plan is read over [now, now + lead time + anticipation]. Raising half an hour
     early costs little; missing the 7-8 h rush because a failover or an API outage swallowed the few
     ticks between the pre-warm start and the rush costs a morning. Scale-down is paced by `decide`.
+
+    `unready_after_failed_ticks`: after that many failed ticks in a row (every component failed, or
+    nothing could be planned), /readyz fails and the leader gives the Lease up so the standby tries.
     """
 
     decide: DecideSettings = field(default_factory=DecideSettings)
     anticipation_s: float = 1800.0
+    unready_after_failed_ticks: int = 3
 
 
 @dataclass(frozen=True)
@@ -121,16 +134,23 @@ def load_settings(path: Path) -> OperatorSettings:
     if unknown:
         raise doc.error((sorted(unknown)[0],), f"unknown setting; known: {', '.join(SETTINGS_KEYS)}")
     values: dict[str, float] = {}
-    for key in SETTINGS_KEYS:
-        if key in raw:
-            v = raw[key]
-            if not isinstance(v, int | float) or isinstance(v, bool) or v < 0:
-                raise doc.error((key,), f"expected a number >= 0, found {v!r}")
-            values[key] = float(v)
-    if not 0 < values.get("max_step_down", 0.25) <= 1:
-        raise doc.error(("max_step_down",), "must be in (0, 1]: the share of the replicas removed per tick at most")
+    for key, (low, high, meaning) in SETTINGS_RANGES.items():
+        if key not in raw:
+            continue
+        v = raw[key]
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            raise doc.error((key,), f"expected a number, found {v!r} ({meaning})")
+        if not low <= v <= high or (key == "max_step_down" and v == 0):  # also refuses NaN
+            shown = "(0, 1]" if key == "max_step_down" else f"[{low:g}, {high:g}]"
+            raise doc.error((key,), f"must be in {shown}, found {v!r}: {meaning}")
+        if key == "unready_after_failed_ticks" and v != int(v):
+            raise doc.error((key,), f"expected a whole number, found {v!r}")
+        values[key] = float(v)
     anticipation = values.pop("anticipation_s", OperatorSettings.anticipation_s)
-    return OperatorSettings(decide=DecideSettings(**values), anticipation_s=anticipation)
+    failed = int(values.pop("unready_after_failed_ticks", OperatorSettings.unready_after_failed_ticks))
+    return OperatorSettings(
+        decide=DecideSettings(**values), anticipation_s=anticipation, unready_after_failed_ticks=failed
+    )
 
 
 def load_calendar(files: Sequence[Path]) -> Calendar:
