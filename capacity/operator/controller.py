@@ -481,7 +481,8 @@ class Controller:
             if r.error is not None:
                 self.metrics.errors.labels("config").inc()
                 if leader:
-                    self.self_event("ConfigReloadFailed", f"{r.error} (keeping the last good {r.part})", warning=True)
+                    kept = "" if r.partial else f" (keeping the last good {r.part})"
+                    self.self_event("ConfigReloadFailed", f"{r.error}{kept}", warning=True)
         return cfg
 
     def self_event(self, reason: str, message: str, *, warning: bool = False) -> None:
