@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from capacity.operator.decide import Mode
 from capacity.operator.live_usage import ZERO_PLAUSIBLE_BELOW, PrometheusUsage, plausible
-from tests.failsafe.operator_support import HOLIDAY, FakePrometheus, component, events, set_hpa_min
-from tests.failsafe.operator_support import fake_kube, seeded  # noqa: F401 - fixtures
+from tests.failsafe.operator_support import HOLIDAY, FakePrometheus, component, events, fake_kube, seeded, set_hpa_min  # noqa: F401 - fixtures
 from tests.kube.conftest import hpa, make_instance, metric
 from tests.support.fake_kube import FakeKube
 
