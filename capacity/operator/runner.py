@@ -73,6 +73,10 @@ class Runner:
         finally:
             elector.release()
 
+    def tick(self) -> TickReport | None:
+        """One tick of the loop: errors are logged and counted, never raised (as `run_forever` does)."""
+        return self._tick(raise_errors=False)
+
     def run_forever(self) -> None:
         elector = self.controller.elector
         renew_every = min(elector.s.renew_every_s, self.tick_s)
@@ -81,7 +85,7 @@ class Runner:
             while not self.stop.is_set():
                 self.health.beat()
                 if self.clock() >= next_tick:
-                    self._tick(raise_errors=False)
+                    self.tick()
                     next_tick += self.tick_s
                     if next_tick < self.clock():  # a tick longer than the period: skip, do not pile up
                         next_tick = self.clock() + self.tick_s
