@@ -18,7 +18,7 @@ from typing import Any
 
 from capacity.common.timegrid import PARIS
 from capacity.operator.controller import ComponentReport, TickReport
-from tests.kube.conftest import POLICIES, hpa, seeded
+from tests.kube.conftest import POLICIES, hpa, seed, seeded
 from tests.support.fake_kube import FakeKube
 from tests.support.fake_kube.fixtures import fake_kube
 
@@ -31,6 +31,14 @@ HOLIDAY = datetime(2021, 4, 19, 6, 30, tzinfo=PARIS)  # nobody at school: floors
 def copy_policies(tmp_path: Path) -> Path:
     root = tmp_path / "policies"
     shutil.copytree(POLICIES, root)
+    return root
+
+
+def seed_policies(fake: FakeKube, tmp_path: Path, policies: Path | None = None) -> Path:
+    """A copy of the shipped policies (or `policies`), and the fake seeded with its workloads."""
+    root = policies or copy_policies(tmp_path)
+    seed(fake, root)
+    fake.clear_log()
     return root
 
 
