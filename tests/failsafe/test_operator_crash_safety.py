@@ -14,8 +14,9 @@ from capacity.operator.kube.lease import LeaderElector, LeadershipLost, LeaseSet
 from capacity.operator.kube.state import CONFIGMAP_NAME
 from capacity.operator.ops_metrics import Health
 from capacity.operator.runner import Runner
+from capacity.operator.wiring import Operator
 from tests.failsafe.operator_support import RENTREE, Clock, Instant, events, fake_kube, seeded  # noqa: F401
-from tests.kube.conftest import HOME, Instance, all_hpas, make_instance
+from tests.kube.conftest import HOME, all_hpas, make_instance
 from tests.support.fake_kube import FakeKube
 
 
@@ -23,7 +24,7 @@ class Killed(BaseException):
     """SIGKILL: nothing of the process runs after it (not even `finally` matters: we never look again)."""
 
 
-def _kill_at(instance: Instance, where: str, call: int) -> None:
+def _kill_at(instance: Operator, where: str, call: int) -> None:
     """Kill the process at the `call`-th guard of the actuator (before a write) or of the Event recorder."""
     target = instance.controller.actuator if where == "write" else instance.controller.events
     guard, calls = target.guard, []
@@ -44,7 +45,7 @@ def _intent(fake: FakeKube) -> dict[str, object]:
     return intent
 
 
-def _successor(fake: FakeKube, tmp_path: Path) -> Instance:
+def _successor(fake: FakeKube, tmp_path: Path) -> Operator:
     """A standby that sees the dead leader's lease, waits for it to expire and takes over."""
     b = make_instance(fake, tmp_path, mode=Mode.FLOOR, identity="capctl-b")
     clock = Clock()
