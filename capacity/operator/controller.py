@@ -124,6 +124,7 @@ class Controller:
     _components: set[tuple[str, str]] = field(default_factory=set)
     _held: dict[str, str] = field(default_factory=dict)  # plaque → why, as of the last tick
     _implausible: set[str] = field(default_factory=set)
+    _own_intent: Intent | None = None  # the last intent this process recorded (its own cut ticks are no news)
     unready_after_failed_ticks: int = 3  # from the settings in force (the runner reads it)
 
     def __post_init__(self) -> None:
@@ -212,7 +213,7 @@ class Controller:
         users = self._live_users(days, now)
         if self.usage is not None and self.usage.last_error:
             errors.append(self.usage.last_error)
-        if prior is not None and not prior.done:
+        if prior is not None and not prior.done and prior != self._own_intent:  # not our own known tick
             self._resume(prior, targets, observed)
         reports: dict[tuple[str, str], ComponentReport] = {}
         pending: list[_Pending] = []
@@ -234,6 +235,7 @@ class Controller:
         new_history = {k: v for k, v in new_history.items() if k in known}
         writes = {p.target.key: spec for p in pending if (spec := spec_change(p.mode, p.seen, p.decision))}
         intent = Intent(self.elector.s.identity, now.isoformat(), writes) if writes else None
+        self._own_intent = intent
         try:  # history and intent before the first write: a successor keeps the window and sees the writes
             self.state.save(new_history, guard=self.elector.ensure, intent=intent)
             recorded = True

@@ -155,3 +155,13 @@ def test_two_processes_with_one_identity_never_both_lead(fake_kube: FakeKube) ->
     assert not first.try_acquire_or_renew()  # and the first, back, does not take it back
     with pytest.raises(LeadershipLost):
         first.ensure()
+
+
+def test_a_leader_does_not_report_its_own_unfinished_tick_as_resumed(seeded: FakeKube, tmp_path: Path) -> None:  # noqa: F811
+    a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, identity="capctl-a")
+    seeded.fail_next("PUT", r"/configmaps/capctl-state$", status=503)  # the closing "done" write fails
+    first = a.tick(RENTREE)
+    assert any("not saved after the writes" in e for e in first.errors)
+    assert _intent(seeded)["done"] is False
+    a.tick(RENTREE + timedelta(minutes=1))
+    assert events(seeded, "TickResumed") == []  # it knows its own tick: no news for anyone
