@@ -67,6 +67,15 @@ class OperatorSettings:
     anticipation_s: float = 1800.0
     unready_after_failed_ticks: int = 3
 
+    def __post_init__(self) -> None:  # built in code too (tests, wiring): the same ranges as the file
+        for key, value in (
+            ("anticipation_s", self.anticipation_s),
+            ("unready_after_failed_ticks", self.unready_after_failed_ticks),
+        ):
+            low, high, meaning = SETTINGS_RANGES[key]
+            if not low <= value <= high:
+                raise ValueError(f"{key} must be in [{low:g}, {high:g}], found {value!r}: {meaning}")
+
 
 @dataclass(frozen=True)
 class Config:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from capacity.common.errors import ConfigError
 from capacity.operator.decide import DecideSettings, History, Mode, Planned, decide
 from capacity.operator.kube.state import CONFIGMAP_NAME, decode
-from capacity.operator.reload import load_settings
+from capacity.operator.reload import OperatorSettings, load_settings
 from tests.failsafe.operator_support import RENTREE, fake_kube, seeded  # noqa: F401 - fixtures
 from tests.kube.conftest import HOME, make_instance
 from tests.support.fake_kube import FakeKube
@@ -55,6 +55,8 @@ def test_a_setting_that_is_not_finite_or_out_of_range_is_one_clear_error(
 def test_the_settings_objects_refuse_nan_too() -> None:
     with pytest.raises(ValueError, match="stabilisation_window_s"):
         DecideSettings(stabilisation_window_s=float("nan"))
+    with pytest.raises(ValueError, match="anticipation_s"):
+        OperatorSettings(anticipation_s=float("inf"))
 
 
 def test_a_clock_that_goes_back_eight_hours_does_not_let_the_floor_fall() -> None:

@@ -192,6 +192,10 @@ class StateStore:
                 self._refresh_rv()
                 continue
             self._rv = stored["metadata"]["resourceVersion"]
+            fields = {"configmap": f"{self.namespace}/{self.name}", "resource_version": self._rv}
+            if intent is not None:
+                fields.update(intent_writes=len(intent.writes), intent_done=intent.done)
+            log.debug("state saved", extra={"fields": fields})
             return
         raise Conflict(f"configmap {self.namespace}/{self.name} kept changing while being written", status=409)
 
