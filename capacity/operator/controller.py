@@ -215,9 +215,29 @@ class Controller:
             errors.append(self.usage.last_error)
         if prior is not None and not prior.done and prior != self._own_intent:  # not our own known tick
             self._resume(prior, targets, observed)
+        reports, pending, new_history = self._decide(cfg, targets, days, held, observed, history, users, now)
+        errors.extend(self._record_and_act(pending, new_history, reports, now))
+        ordered = [reports[t.key] for t in targets]
+        self._publish(days, ordered, users, now)
+        return TickReport(
+            now=now, leader=True, components=tuple(ordered), errors=tuple(errors), config_version=cfg.version
+        )
+
+    def _decide(
+        self,
+        cfg: Config,
+        targets: list[TargetRef],
+        days: Mapping[str, list[PlaquePlan]],
+        held: Mapping[str, str],
+        observed: Mapping[tuple[str, str], Observed | KubeError],
+        history: Mapping[tuple[str, str], History],
+        users: Mapping[str, float | None],
+        now: datetime,
+    ) -> tuple[dict[tuple[str, str], ComponentReport], list[_Pending], dict[tuple[str, str], History]]:
+        """Every component decided (nothing written yet): final reports, the writes pending, the new history."""
         reports: dict[tuple[str, str], ComponentReport] = {}
         pending: list[_Pending] = []
-        new_history: dict[tuple[str, str], History] = dict(history)
+        new_history = {t.key: history[t.key] for t in targets if t.key in history}  # forget removed components
         for t in targets:
             if t.plaque in held:
                 mode = effective_mode(self.mode, t.hpa is not None)
@@ -231,13 +251,23 @@ class Controller:
                 reports[t.key] = got
                 if got.decision is not None:
                     new_history[t.key] = got.decision.history
-        known = {t.key for t in targets}
-        new_history = {k: v for k, v in new_history.items() if k in known}
+        return reports, pending, new_history
+
+    def _record_and_act(
+        self,
+        pending: list[_Pending],
+        history: Mapping[tuple[str, str], History],
+        reports: dict[tuple[str, str], ComponentReport],
+        now: datetime,
+    ) -> list[str]:
+        """Save history and intent, then write (a scale-down only if its history was saved), then mark the
+        intent done. Fills `reports`; returns the errors."""
+        errors: list[str] = []
         writes = {p.target.key: spec for p in pending if (spec := spec_change(p.mode, p.seen, p.decision))}
         intent = Intent(self.elector.s.identity, now.isoformat(), writes) if writes else None
         self._own_intent = intent
-        try:  # history and intent before the first write: a successor keeps the window and sees the writes
-            self.state.save(new_history, guard=self.elector.ensure, intent=intent)
+        try:  # before the first write: a successor keeps the window and sees the writes
+            self.state.save(history, guard=self.elector.ensure, intent=intent)
             recorded = True
         except KubeError as exc:
             self.metrics.errors.labels("kube").inc()
@@ -254,15 +284,11 @@ class Controller:
             reports[p.target.key] = self._act(p, now)
         if intent is not None and recorded:
             try:
-                self.state.save(new_history, guard=self.elector.ensure, intent=replace(intent, done=True))
+                self.state.save(history, guard=self.elector.ensure, intent=replace(intent, done=True))
             except KubeError as exc:
                 self.metrics.errors.labels("kube").inc()
                 errors.append(f"stabilisation state not saved after the writes: {exc}")
-        ordered = [reports[t.key] for t in targets]
-        self._publish(days, ordered, users, now)
-        return TickReport(
-            now=now, leader=True, components=tuple(ordered), errors=tuple(errors), config_version=cfg.version
-        )
+        return errors
 
     def _resume(self, prior: Intent, targets: list[TargetRef], observed: Mapping[tuple[str, str], Any]) -> None:
         """The last tick (of `prior.leader`) stopped between its intent and its end: say so, and record the
