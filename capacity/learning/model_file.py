@@ -95,7 +95,7 @@ class Model:
 
 
 def save_model(model: Model, path: Path) -> None:
-    """Write `model` as version-1 JSON (one line per curve)."""
+    """Write `model` as version-1 JSON (one line per curve), atomically."""
     r = model.rates
     doc: dict[str, Any] = {
         "version": VERSION,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from capacity.common.numbers import count, percent
-from capacity.simulate.metrics import DayShortfall, StrategyResult
+from capacity.simulate.metrics import DayShortfall, Shortfall, StrategyResult
 from capacity.simulate.run import SweepPoint
 
 
@@ -20,12 +20,28 @@ def _day(d: DayShortfall | None) -> dict[str, Any] | None:
     }
 
 
+def _short(r: StrategyResult, s: Shortfall) -> dict[str, Any]:
+    return {
+        "user_minutes": round(s.user_minutes, 1),
+        "share": r.share(s.user_minutes),
+        "plaque_hours": s.plaque_hours,
+        "peak_users": round(s.peak_users, 1),
+    }
+
+
 def strategy_dict(r: StrategyResult) -> dict[str, Any]:
     return {
         "strategy": r.strategy,
         "replica_hours": round(r.replica_hours, 2),
         "cost_eur": round(r.cost_eur, 2),
         "underprovisioned_user_minutes": round(r.underprovisioned_user_minutes, 1),
+        "short_user_minutes_slo": round(r.slo.user_minutes, 1),
+        "short_user_minutes_saturation": round(r.saturation.user_minutes, 1),
+        "shortfall": {
+            "saturation": _short(r, r.saturation),
+            "slo": _short(r, r.slo),
+            "headroom_breaches": _short(r, r.headroom),
+        },
         "demand_user_minutes": round(r.demand_user_minutes, 1),
         "underprovisioned_share": r.underprovisioned_share,
         "saturated_hours": r.saturated_hours,
@@ -44,91 +60,52 @@ def report_dict(meta: dict[str, Any], results: Sequence[StrategyResult], sweep: 
     }
 
 
-_WORDS = {
-    "en": {
-        "title": "Season replay {first} → {last}, demand: {source}, start-up delay {startup} min, step {step} min",
-        "heads": (
-            "strategy",
-            "replica-h",
-            "cost €",
-            "×oracle",
-            "short u·min",
-            "share",
-            "sat. h",
-            "actions",
-            "worst day",
-        ),
-        "mornings": "Mornings (6-12 h), under-provisioned user-minutes / peak users not served:",
-        "sweep": "Start-up delay sweep: under-provisioned share of demand, cost × oracle",
-    },
-    "fr": {
-        "title": "Rejeu {first} → {last}, demande : {source}, délai de démarrage {startup} min, pas de {step} min",
-        "heads": (
-            "stratégie",
-            "réplica-h",
-            "coût €",
-            "×oracle",
-            "manque u·min",
-            "part",
-            "sat. h",
-            "actions",
-            "pire jour",
-        ),
-        "mornings": "Matinées (6-12 h), utilisateurs·minutes non servis / pointe d'utilisateurs non servis :",
-        "sweep": "Délai de démarrage : part de la demande non servie, coût × oracle",
-    },
-}
-
-
-def report_table(
-    meta: dict[str, Any], results: Sequence[StrategyResult], sweep: Sequence[SweepPoint], lang: str = "en"
-) -> str:
-    """The replay in one language (`lang`: en or fr), 100 columns."""
-    w = _WORDS[lang]
-    h = w["heads"]
+def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep: Sequence[SweepPoint]) -> str:
+    slo = meta.get("slo_utilisation", 0.9)
     lines = [
-        str(w["title"]).format(
-            first=meta["from"],
-            last=meta["to"],
-            source=meta["source"],
-            startup=meta["startup_s"] // 60,
-            step=meta["step_s"] // 60,
-        ),
-        f"{h[0]:<9} {h[1]:>10} {h[2]:>10} {h[3]:>7} {h[4]:>12} {h[5]:>8} {h[6]:>6} {h[7]:>7}  {h[8]}",
+        f"Season replay {meta['from']} → {meta['to']}, demand: {meta['source']}, "
+        f"start-up delay {meta['startup_s'] // 60} min, step {meta['step_s'] // 60} min",
+        f"Users short (share of user-minutes) above saturation — what users feel —, above {slo:.0%} of it "
+        "(SLO) and above the operating point (headroom breaches); plaque-hours and peak users at saturation.",
+        f"{'strategy':<8} {'replica-h':>10} {'cost €':>9} {'×oracle':>7} {'saturat.':>9} {'slo':>8} "
+        f"{'headroom':>8} {'sat. p-h':>8} {'peak u.':>8} {'actions':>7}",
     ]
     for r in results:
-        worst = f"{r.worst_day.day} ({count(r.worst_day.underprovisioned_user_minutes, lang)})" if r.worst_day else "-"
         lines.append(
-            f"{r.strategy:<9} {count(r.replica_hours, lang):>10} {count(r.cost_eur, lang):>10} {_ratio(r, lang):>7} "
-            f"{count(r.underprovisioned_user_minutes, lang):>12} {percent(r.underprovisioned_share, lang):>8} "
-            f"{r.saturated_hours:>6d} {r.scaling_actions:>7d}  {worst}"
+            f"{r.strategy:<8} {r.replica_hours:>10.0f} {r.cost_eur:>9.0f} {_ratio(r):>7} "
+            f"{_pct(r, r.saturation):>9} {_pct(r, r.slo):>8} {_pct(r, r.headroom):>8} "
+            f"{r.saturation.plaque_hours:>8d} {count(r.saturation.peak_users):>8} {r.scaling_actions:>7d}"
+        )
+    worst = [f"{r.strategy} {r.worst_day.day}" for r in results if r.worst_day]
+    if worst:
+        lines.append("worst day (headroom breaches): " + ", ".join(worst))
+    lines.extend(f"note: {n}" for n in meta.get("hpa_notes", ()))
+    refits = meta.get("refit")
+    if isinstance(refits, dict) and refits.get("refits"):
+        lines.append(
+            f"weekly refit: {refits['refits']} refits, {refits['accepted']} accepted, {refits['rejected']} rejected"
         )
     days = [m.day for m in results[0].mornings] if results else []
     if days:
         lines.append("")
-        lines.append(str(w["mornings"]))
-        lines.append(f"{h[0]:<9} " + " ".join(f"{d.isoformat():>24}" for d in days))
+        lines.append("Mornings (6-12 h), under-provisioned user-minutes / peak users not served:")
+        lines.append(f"{'strategy':<8} " + " ".join(f"{d.isoformat():>24}" for d in days))
         for r in results:
-            cells = [
-                f"{count(m.underprovisioned_user_minutes, lang):>12} / {count(m.peak_unserved_users, lang):>9}"
-                for m in r.mornings
-            ]
-            lines.append(f"{r.strategy:<9} " + " ".join(cells))
+            cells = [f"{m.underprovisioned_user_minutes:>12.4g} / {m.peak_unserved_users:>9.4g}" for m in r.mornings]
+            lines.append(f"{r.strategy:<8} " + " ".join(cells))
     if sweep:
         lines.append("")
-        lines.append(str(w["sweep"]))
-        lines.append(f"{h[0]:<9} " + " ".join(f"{p.startup_s // 60:>10} min    " for p in sweep))
+        lines.append("Start-up delay sweep: share of user-minutes above saturation, cost × oracle")
+        lines.append(f"{'strategy':<8} " + " ".join(f"{p.startup_s // 60:>10} min    " for p in sweep))
         for i, r in enumerate(results):
-            cells = [
-                f"{percent(p.results[i].underprovisioned_share, lang):>8} ×{_ratio(p.results[i], lang):>5}"
-                for p in sweep
-            ]
-            lines.append(f"{r.strategy:<9} " + " ".join(f"{c:>17}" for c in cells))
+            cells = [f"{_pct(p.results[i], p.results[i].saturation):>8} ×{_ratio(p.results[i]):>5}" for p in sweep]
+            lines.append(f"{r.strategy:<8} " + " ".join(f"{c:>17}" for c in cells))
     return "\n".join(lines)
 
 
-def _ratio(r: StrategyResult, lang: str = "en") -> str:
-    if r.cost_ratio_to_oracle is None:
-        return "-"
-    text = f"{r.cost_ratio_to_oracle:.2f}"
-    return text.replace(".", ",") if lang == "fr" else text
+def _pct(r: StrategyResult, s: Shortfall) -> str:
+    return percent(r.share(s.user_minutes))  # 6.1%, 0.04%: for people
+
+
+def _ratio(r: StrategyResult) -> str:
+    return "-" if r.cost_ratio_to_oracle is None else f"{r.cost_ratio_to_oracle:.2f}"
