@@ -25,6 +25,9 @@ def synth(
     components_from: Annotated[
         str | None, typer.Option("--components-from", help="first day with requests/CPU (default: --from)")
     ] = None,
+    generator: Annotated[
+        str, typer.Option("--generator", help="default (synth.py) or independent (synth_independent.py)")
+    ] = "default",
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
 ) -> None:
@@ -32,11 +35,13 @@ def synth(
 
     Load it into Prometheus with `promtool tsdb create-blocks-from openmetrics FILE DATA_DIR`.
     """
+    from capacity.metrics.generators import generator as pick_generator
     from capacity.metrics.openmetrics import write_openmetrics
-    from capacity.metrics.synth import SynthOptions, generate
+    from capacity.metrics.synth import SynthOptions
     from capacity.policies import load_policies
     from capacity.timegrid import parse_date, parse_step
 
+    generate = pick_generator(generator)
     first, last = parse_date(date_from), parse_date(date_to)
     options = SynthOptions(
         seed=seed,
@@ -59,5 +64,6 @@ def synth(
         raise InputError(f"cannot write {out}: {exc.strerror}") from None
     typer.echo(
         f"wrote {samples:,} samples in {len(series)} series to {out} "
-        f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min)"
+        f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min, "
+        f"{generator} generator)"
     )
