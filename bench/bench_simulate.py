@@ -4,7 +4,7 @@ capctl plans with three models, each replayed at 1-minute resolution with a 10-m
   * prior    the shipped default rates (no history at all);
   * fitted   one `capctl fit` on the synthetic history strictly before the year (2019-09-02 to 2020-08-31,
              the same generator and seed as the demand), never refitted;
-  * refit    what a deployment refitting weekly would plan with: the backtest's rolling fit (bench_forecast),
+  * refit    what a deployment refitting weekly would plan with: the backtest's rolling fit (bench_season),
              day D planned from data older than D - 7 days.
 Prints the full table and delay sweep (2, 5, 10, 20 min) for the weekly refit, one line per model for
 capctl, checks the headline, then times one replay at 5-minute resolution (prior).
