@@ -6,7 +6,8 @@ Layout (version 1):
   version, kind, source {prometheus, queries, step_s}, fit_window {from, to}, slot_s, profiles, states,
   weekdays, relative_error {ordinary, event},
   rates[profile][state][weekday] = 288 fractions of accounts connected, slot 0 = 00:00 Paris time,
-  surges[rentree|bascule][state] = 288 multipliers, origin {rates, surges}: how each curve was obtained,
+  surges[rentree|bascule][state] = 288 multipliers, extra_error (optional) {state|rentree|bascule: {state:
+  relative std added to a day's band}}, origin {rates, surges}: how each curve was obtained,
   plaques[id] = {fitted, level[profile], state_factors[state], components[name] {...}, note}, notes.
 A plaque forecasts with the shared rates × its level (per profile) × its factor (per state).
 """
@@ -111,6 +112,7 @@ def save_model(model: Model, path: Path) -> None:
             for q, p in enumerate(PROFILES)
         },
         "surges": {f: {s: _curve(r.surge[i, k]) for k, s in enumerate(STATES)} for i, f in enumerate(FLAGS)},
+        **({} if r.extra_error is None else {"extra_error": _extra_doc(r.extra_error)}),
         "origin": dict(model.origin),
         "plaques": {pid: _plaque_doc(fit) for pid, fit in model.plaques.items()},
         "notes": list(model.notes),
@@ -172,10 +174,35 @@ def parse_model(doc: Any, where: str) -> Model:
         raise ConfigError('fit_window: expected {"from": YYYY-MM-DD, "to": YYYY-MM-DD}', path=where) from None
     source = doc.get("source") or {}
     label = f"model {where} (fit {fit_window[0]} to {fit_window[1]})"
-    usage = UsageRates(rates=rates, surge=surge, relative_error=rel, source=label)
+    extra = _read_extra(doc.get("extra_error"), where)
+    usage = UsageRates(rates=rates, surge=surge, relative_error=rel, source=label, extra_error=extra)
     plaques = {str(pid): _read_plaque(raw, str(pid), where) for pid, raw in (doc.get("plaques") or {}).items()}
     notes = tuple(str(n) for n in doc.get("notes") or [])
     return Model(usage, plaques, fit_window, source, doc.get("origin") or {}, notes, where)
+
+
+EXTRA_ROWS = ("state", *FLAGS)
+
+
+def _extra_doc(extra: FloatArray) -> dict[str, dict[str, float]]:
+    return {row: {s: _num(extra[i, k]) for k, s in enumerate(STATES)} for i, row in enumerate(EXTRA_ROWS)}
+
+
+def _read_extra(node: Any, where: str) -> FloatArray | None:
+    """Optional `extra_error {state|rentree|bascule: {state: relative std}}` (absent: nothing added)."""
+    if node is None:
+        return None
+    if not isinstance(node, dict):
+        raise ConfigError("extra_error: expected a mapping", path=where)
+    out = np.zeros((len(EXTRA_ROWS), len(STATES)))
+    for i, row in enumerate(EXTRA_ROWS):
+        values = node.get(row) or {}
+        for k, s in enumerate(STATES):
+            v = values.get(s, 0.0) if isinstance(values, dict) else None
+            if not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+                raise ConfigError(f"extra_error.{row}.{s}: expected a number >= 0", path=where)
+            out[i, k] = float(v)
+    return out
 
 
 def _plaque_doc(fit: PlaqueFit) -> dict[str, Any]:

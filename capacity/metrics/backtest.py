@@ -23,9 +23,10 @@ import numpy.typing as npt
 
 from capacity.calendar.types import DayState
 from capacity.demand import UsageRates
-from capacity.metrics.calibrate import scaled
+from capacity.metrics import recent
+from capacity.metrics.calibrate import lagged_peaks, scaled
 from capacity.metrics.days import DayFrame, PlaqueDays, expected
-from capacity.metrics.fit import FitOptions, fit_rates
+from capacity.metrics.fit import FitOptions, FitResult, fit_rates
 from capacity.metrics.levels import level_ratios, subset, trailing_level
 from capacity.timegrid import BASE_STEP_S
 
@@ -149,10 +150,30 @@ def _rolling(
                     recent, seen[pid][:, lo:], fit.rates, frame.weekday[lo:], options.fit.min_coverage
                 )
                 level = trailing_level(ratios, known - lo, options.fit.level_window_days)
-            out[pid] = (scaled(fit.rates, fit.factors[pid]), level)
+                factors = _recent_factors(frame, seen[pid], fit, pid, known, options)
+            else:
+                factors = fit.factors[pid]
+            out[pid] = (scaled(fit.rates, factors), level)
         return out
 
     return forecast
+
+
+def _recent_factors(
+    frame: DayFrame, seen: FloatArray, fit: FitResult, pid: str, known: int, options: BacktestOptions
+) -> FloatArray:
+    """The fit's long-run factors with the recent correction measured at this exact cutoff (recent.py)."""
+    fo = options.fit
+    lo = max(0, known - recent.RECENT_DAYS - fo.horizon_days - fo.level_window_days - 1)
+    y = seen[:, lo:known]
+    covered = np.asarray((np.isfinite(y).mean(axis=-1) >= fo.min_coverage).all(axis=0), dtype=bool)
+    peaks = lagged_peaks(
+        _days_from(frame.plaques[pid], lo, known), y, covered, fit.rates, frame.weekday[lo:known],
+        fo.horizon_days, fo.level_window_days, fo.min_coverage,
+    )  # fmt: skip
+    base = fit.base_factors.get(pid, fit.factors[pid])
+    errors = recent.log_errors(peaks, base)
+    return recent.apply(base, recent.correction_at(peaks, errors, known - lo))
 
 
 def rolling_rates(
@@ -176,8 +197,8 @@ def rolling_rates(
     return rates_for
 
 
-def _days_from(pd: PlaqueDays, first: int) -> PlaqueDays:
-    return subset(pd, np.arange(first, pd.base.shape[1]))
+def _days_from(pd: PlaqueDays, first: int, end: int | None = None) -> PlaqueDays:
+    return subset(pd, np.arange(first, pd.base.shape[1] if end is None else end))
 
 
 def _score(
@@ -192,7 +213,7 @@ def _score(
     one = subset(pd, np.array([d]))
     users = (expected(rates, one, frame.weekday[d : d + 1])[:, 0] * level[:, None]).sum(axis=0)
     event = bool(pd.event[d])
-    rel = float(rates.relative_error[1 if event else 0])
+    rel = rates.day_error([int(x) for x in pd.state[d]], [[bool(x) for x in row] for row in pd.flags[d]])
     peak = float(users.max())
     actual_peak = actual_hour = shift = None
     at_hour = float("nan")

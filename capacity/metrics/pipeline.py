@@ -76,7 +76,7 @@ def fit_model(
         )
     window = (frame.days[0], frame.days[-1])
     label = f"fit of {source.get('prometheus', 'history')} {window[0]} to {window[1]}"
-    rates = UsageRates(fit.rates.rates, fit.rates.surge, fit.rates.relative_error, label)
+    rates = UsageRates(fit.rates.rates, fit.rates.surge, fit.rates.relative_error, label, fit.rates.extra_error)
     told = {n.split(":")[0] for n in history.notes}  # a plaque the fetch already reported is not repeated
     notes = (*history.notes, *(n for n in fit.notes if n.split(":")[0] not in told))
     return Model(rates, plaque_fits, window, dict(source), _origin(fit), notes), fit
