@@ -288,10 +288,15 @@ def summarize(results: Sequence[DayResult]) -> dict[str, Any]:
         "peak_hour_mape_pct": _pct(np.mean(peak_hour)) if peak_hour else None,
         "peak_time_shift_h_median": float(np.median(shifts)) if shifts else None,
         "under_forecast_share": _share([r for r in school if (r.error or 0) < 0], school),
-        "band_coverage": _share(
-            [r for r in school if r.actual_peak is not None and r.low <= r.actual_peak <= r.high], school
-        ),
+        "band_coverage": _coverage(school),
+        "band_coverage_ordinary": _coverage(ordinary),
+        "band_coverage_event": _coverage(events),
     }
+
+
+def _coverage(rows: Sequence[DayResult]) -> float | None:
+    """Share of days whose actual peak fell inside the forecast's 90 % band (target: about 0.9)."""
+    return _share([r for r in rows if r.actual_peak is not None and r.low <= r.actual_peak <= r.high], rows)
 
 
 def _stats(rows: Sequence[DayResult]) -> dict[str, Any]:

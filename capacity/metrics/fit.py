@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from capacity.calendar.types import DayState
+from capacity.calendar.types import STATE_INDEX, DayState
 from capacity.demand import FLAGS, UsageRates
 from capacity.metrics import pooling, recent
 from capacity.metrics.calibrate import lagged_peaks, relative_error, state_factors
@@ -39,6 +39,8 @@ IntArray = npt.NDArray[np.int64]
 
 #: Weekdays that share a day shape when one of them has too few days (Mon/Tue/Thu/Fri; Wed; Sat; Sun).
 WEEKDAY_GROUPS = ((0, 1, 3, 4), (2,), (5,), (6,))
+_PRESENTIEL = STATE_INDEX[DayState.PRESENTIEL]
+_POOLED_CLASS = (STATE_INDEX[DayState.HYBRIDE], STATE_INDEX[DayState.DISTANCIEL])
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def fit_rates(
             for s in range(len(DayState))
         ]
     )
-    extra = pooling.extra_errors(surge_dates, surge_extra, prior.surge, state_seen)
+    extra = pooling.extra_errors(surge_dates, surge_extra, prior, state_seen)
     rates = replace(rates, surge=surge, extra_error=extra)
     peaks = {
         pid: lagged_peaks(
@@ -232,6 +234,9 @@ def _estimate_rates(
                 scale = fitted_total / prior_total if prior_total > 0 else _profile_scale(new, prior, origin, q)
                 new[q, s, wd] = prior.rates[q, s, wd] * scale
                 origin[(q, s, wd)] = ("prior", 0)
+                if prior_total == 0 and s in _POOLED_CLASS and origin[(q, _PRESENTIEL, wd)][0] != "prior":
+                    # never seen: the prior's volume pooled halfway towards the parent (a class day in person)
+                    new[q, s, wd] = pooling.towards_parent(new[q, s, wd], new[q, _PRESENTIEL, wd])
     return new, origin
 
 

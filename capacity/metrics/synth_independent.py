@@ -124,7 +124,7 @@ def generate(
     off = (first - epoch).days
     sessions, present, duplicate = {}, {}, {}
     rps, cores, deploys, truth, names = {}, {}, {}, {}, {}
-    for p_idx, plaque in enumerate(plaques):
+    for plaque in plaques:
         key = (options.seed, 7919, _stable(plaque.id))
         state, flags = segment_states(calendar, plaque, epoch, last + timedelta(days=1))
         episode, since, after_break = _episodes(state)
@@ -160,7 +160,7 @@ def generate(
         nan_at = _per_day(key, 3, days, bounds, lambda r, n: r.random((len(PROFILES), n)))[:, ::stride] < 1e-3
         sessions[plaque.id] = np.where(nan_at, np.nan, values)
         present[plaque.id] = ~_gaps(key, days, bounds)[::stride]
-        duplicate[plaque.id] = _ha_pair(key, p_idx, days, bounds, values, stride)
+        duplicate[plaque.id] = _ha_pair(key, days, bounds, values, stride)
         if not set(options.metrics) & {"requests", "cpu"}:
             continue
         total = np.nansum(values, axis=0)
@@ -347,11 +347,12 @@ def _gaps(key: tuple[int, ...], days: Sequence[date], bounds: IntArray) -> BoolA
 
 
 def _ha_pair(
-    key: tuple[int, ...], p_idx: int, days: Sequence[date], bounds: IntArray, values: FloatArray, stride: int
+    key: tuple[int, ...], days: Sequence[date], bounds: IntArray, values: FloatArray, stride: int
 ) -> FloatArray:
-    """Plaques 2 and 4 run a second exporter for six weeks from mid-January: a noisier copy, one scrape late."""
+    """Some plaques (drawn from the seed) run a second exporter for six weeks from mid-January: a noisier
+    copy of the series, one scrape late."""
     out = np.full(values.shape, np.nan)
-    if p_idx not in (1, 3):
+    if np.random.default_rng([*key, 8]).random() >= 0.5:
         return out
     on = np.zeros(int(bounds[-1]), dtype=bool)
     for i, d in enumerate(days):
