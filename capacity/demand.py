@@ -49,6 +49,13 @@ class UsageRates:
     relative_error: FloatArray
     source: str
     extra_error: FloatArray | None = None
+    summer_surge: FloatArray | None = None  # [state, slot] rentrée surge after the summer break (None: surge[0])
+
+    def rentree_surge(self, summer: bool) -> FloatArray:
+        """[state, slot] surge of a rentrée: after the summer break, or after shorter holidays."""
+        if summer and self.summer_surge is not None:
+            return self.summer_surge
+        return np.asarray(self.surge[0], dtype=np.float64)
 
     def day_error(self, states: Sequence[int], flags: Sequence[Sequence[bool]]) -> float:
         """Relative std of one day's daily peak: segment states (STATE_INDEX) and their flags (FLAGS order)."""
@@ -93,6 +100,11 @@ class DayForecast:
     high: FloatArray
     infos: tuple[DayInfo, ...]
     users_by_segment_profile: FloatArray | None = None
+
+
+def after_summer(day: date) -> bool:
+    """Whether a rentrée on `day` ends the summer break (the September rentrée, or a late-August one)."""
+    return day.month in (8, 9)
 
 
 def _hours() -> FloatArray:
@@ -179,7 +191,8 @@ def _segment_terms(
         if flagged.any():
             if factor is None:
                 factor = np.ones((len(infos), len(base)))
-            factor[flagged] = np.maximum(factor[flagged], rates.surge[f, states[flagged]][:, base])
+            surge = rates.surge[f] if f != 0 or not after_summer(day) else rates.rentree_surge(True)
+            factor[flagged] = np.maximum(factor[flagged], surge[states[flagged]][:, base])
     return pop, per_profile, factor
 
 

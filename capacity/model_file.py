@@ -7,7 +7,8 @@ Layout (version 1):
   weekdays, relative_error {ordinary, event},
   rates[profile][state][weekday] = 288 fractions of accounts connected, slot 0 = 00:00 Paris time,
   surges[rentree|bascule][state] = 288 multipliers, extra_error (optional) {state|rentree|bascule: {state:
-  relative std added to a day's band}}, origin {rates, surges}: how each curve was obtained,
+  relative std added to a day's band}}, summer_surge (optional)[state] = 288 multipliers of the September
+  rentrée, origin {rates, surges}: how each curve was obtained,
   plaques[id] = {fitted, level[profile], state_factors[state], components[name] {...}, note}, notes.
 A plaque forecasts with the shared rates × its level (per profile) × its factor (per state).
 """
@@ -113,6 +114,11 @@ def save_model(model: Model, path: Path) -> None:
         },
         "surges": {f: {s: _curve(r.surge[i, k]) for k, s in enumerate(STATES)} for i, f in enumerate(FLAGS)},
         **({} if r.extra_error is None else {"extra_error": _extra_doc(r.extra_error)}),
+        **(
+            {}
+            if r.summer_surge is None
+            else {"summer_surge": {s: _curve(r.summer_surge[k]) for k, s in enumerate(STATES)}}
+        ),
         "origin": dict(model.origin),
         "plaques": {pid: _plaque_doc(fit) for pid, fit in model.plaques.items()},
         "notes": list(model.notes),
@@ -175,7 +181,8 @@ def parse_model(doc: Any, where: str) -> Model:
     source = doc.get("source") or {}
     label = f"model {where} (fit {fit_window[0]} to {fit_window[1]})"
     extra = _read_extra(doc.get("extra_error"), where)
-    usage = UsageRates(rates=rates, surge=surge, relative_error=rel, source=label, extra_error=extra)
+    summer = np.array([_read_curve(doc, ("summer_surge", s), where) for s in STATES]) if "summer_surge" in doc else None
+    usage = UsageRates(rates, surge, rel, label, extra_error=extra, summer_surge=summer)
     plaques = {str(pid): _read_plaque(raw, str(pid), where) for pid, raw in (doc.get("plaques") or {}).items()}
     notes = tuple(str(n) for n in doc.get("notes") or [])
     return Model(usage, plaques, fit_window, source, doc.get("origin") or {}, notes, where)

@@ -40,6 +40,7 @@ IntArray = npt.NDArray[np.int64]
 #: Weekdays that share a day shape when one of them has too few days (Mon/Tue/Thu/Fri; Wed; Sat; Sun).
 WEEKDAY_GROUPS = ((0, 1, 3, 4), (2,), (5,), (6,))
 _PRESENTIEL = STATE_INDEX[DayState.PRESENTIEL]
+SUMMER = len(FLAGS)  # internal key of the September rentrée's surge cell
 _POOLED_CLASS = (STATE_INDEX[DayState.HYBRIDE], STATE_INDEX[DayState.DISTANCIEL])
 
 
@@ -115,7 +116,7 @@ def fit_rates(
         rates = replace(rates, rates=new)
         if it < iterations:
             _update_levels(work, weekday, rates, options)
-    surge, surge_origin, surge_dates, surge_extra = _estimate_surges(work, weekday, rates, prior, options)
+    surge, summer, surge_origin, surge_dates, surge_extra = _estimate_surges(work, weekday, rates, prior, options)
     state_seen = np.array(
         [
             any(origin[(q, s, w)][0] != "prior" for q in range(len(PROFILES)) for w in range(7))
@@ -123,7 +124,7 @@ def fit_rates(
         ]
     )
     extra = pooling.extra_errors(surge_dates, surge_extra, prior, state_seen)
-    rates = replace(rates, surge=surge, extra_error=extra)
+    rates = replace(rates, surge=surge, extra_error=extra, summer_surge=summer)
     peaks = {
         pid: lagged_peaks(
             w.days,
@@ -289,18 +290,24 @@ def _update_levels(work: Mapping[str, _Plaque], weekday: IntArray, rates: UsageR
 def _estimate_surges(
     work: Mapping[str, _Plaque], weekday: IntArray, rates: UsageRates, prior: UsageRates, options: FitOptions
 ) -> tuple[
-    FloatArray, dict[tuple[int, int], tuple[str, int]], dict[tuple[int, int], int], dict[tuple[int, int], float]
+    FloatArray,
+    FloatArray,
+    dict[tuple[int, int], tuple[str, int]],
+    dict[tuple[int, int], int],
+    dict[tuple[int, int], float],
 ]:
     """Surge per (flag, state, slot) from days flagged with that flag alone, on users summed over profiles,
     pooled towards no surge by the number of distinct dates it was seen on (pooling.py).
 
-    Returns (surges, origin, distinct dates, band of what pooling removed) per (flag, state)."""
+    The rentrée after the summer is its own cell (key SUMMER), pooled towards the state's rentrée surge.
+    Returns (surges, summer rentrée surges [state, slot], origin, distinct dates, band of what pooling
+    removed) per (flag, state)."""
     surge = np.array(prior.surge, copy=True)
     origin: dict[tuple[int, int], tuple[str, int]] = {}
     rows: dict[tuple[int, int], list[FloatArray]] = {}
     dates: dict[tuple[int, int], set[int]] = {}
     extra: dict[tuple[int, int], float] = {}
-    no_surge = replace(rates, surge=np.ones_like(rates.surge))
+    no_surge = replace(rates, surge=np.ones_like(rates.surge), summer_surge=None)
     for w in work.values():
         n_days = w.y.shape[1]
         pd = cut(w.days, n_days)
@@ -326,8 +333,11 @@ def _estimate_surges(
                 with np.errstate(invalid="ignore", divide="ignore"):
                     x = (observed - unflagged) / flagged_part
                 x[flagged_part.max(axis=-1) <= 0] = np.nan
-                rows.setdefault((f, s), []).append(x[pick])
-                dates.setdefault((f, s), set()).update(int(d) for d in flagged_days[pick])
+                late = np.zeros(pick.size, dtype=bool) if sub.summer is None or f != 0 else sub.summer
+                for key, chosen in (((f, s), pick & ~late), ((SUMMER, s), pick & late)):
+                    if chosen.any():
+                        rows.setdefault(key, []).append(x[chosen])
+                        dates.setdefault(key, set()).update(int(d) for d in flagged_days[chosen])
 
     def smooth(x: FloatArray) -> FloatArray:
         curve = moving_average(nanmedian0(x), options.surge_smoothing_slots)
@@ -340,10 +350,19 @@ def _estimate_surges(
             n = len(set().union(*(dates[k] for k in dates if k[0] == f)))
             parents[f] = pooling.shrink_surge(smooth(np.concatenate(mine)), n)[0]
     for (f, s), parts in rows.items():
+        if f == SUMMER:
+            continue
         x = np.concatenate(parts)
         surge[f, s], extra[(f, s)] = pooling.shrink_surge(smooth(x), len(dates[(f, s)]), parents[f])
         origin[(f, s)] = ("fitted", x.shape[0])
+    # The September rentrée: a child of the state's rentrée surge, pooled towards it by its own dates.
+    summer = np.array(surge[0], copy=True)
+    for (f, s), parts in rows.items():
+        if f == SUMMER:
+            summer[s], extra[(f, s)] = pooling.shrink_surge(
+                smooth(np.concatenate(parts)), len(dates[(f, s)]), surge[0, s]
+            )
     for f in range(len(FLAGS)):
         for s in range(len(DayState)):
             origin.setdefault((f, s), ("prior", 0))
-    return surge, origin, {k: len(v) for k, v in dates.items()}, extra
+    return surge, summer, origin, {k: len(v) for k, v in dates.items()}, extra

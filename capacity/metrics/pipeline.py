@@ -6,7 +6,7 @@ The CLI commands and the benchmarks call these, so a benchmark measures exactly 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -76,7 +76,7 @@ def fit_model(
         )
     window = (frame.days[0], frame.days[-1])
     label = f"fit of {source.get('prometheus', 'history')} {window[0]} to {window[1]}"
-    rates = UsageRates(fit.rates.rates, fit.rates.surge, fit.rates.relative_error, label, fit.rates.extra_error)
+    rates = replace(fit.rates, source=label)
     told = {n.split(":")[0] for n in history.notes}  # a plaque the fetch already reported is not repeated
     notes = (*history.notes, *(n for n in fit.notes if n.split(":")[0] not in told))
     return Model(rates, plaque_fits, window, dict(source), _origin(fit), notes), fit
