@@ -12,7 +12,7 @@ Protocol (the same code path and defaults for both):
   * `plan --date 2021-04-26 --model M` with M fitted on data up to 2021-03-31 (`fit_model`, as `capctl fit`):
     error of the forecast daily peak per plaque on 2021-04-26 (écoles back, collèges and lycées at a
     distance after the unified spring holidays): mean |error| and the worst plaque;
-  * fit time: `fit_rates` on the two school years × 5 plaques, in memory;
+  * fit time: `fit_rates` on the two school years × 5 plaques, in memory (best of three);
   * (no target, shown) the September rentrée 2020-09-01 forecast from a fit to 2020-08-25.
 Targets (issue 11): ≤ 6 % ordinary, ≤ 9 % event days; 2021-04-26 ≤ 10 % mean, ≤ 20 % worst plaque;
 band coverage 84–96 % for each class; fit ≤ 2 s.
@@ -70,9 +70,11 @@ def measure(name: str, seed: int) -> dict[str, Any]:
     prepared = prepare(calendar, plaques, history, HISTORY_FROM, EVAL_TO)
     prior = default_rates()
 
-    began = time.perf_counter()
-    fit_rates(prepared.frame, prepared.curves, prior)
-    fit_s = time.perf_counter() - began
+    fit_s = float("inf")
+    for _ in range(3):  # the best of three: the machine is shared
+        began = time.perf_counter()
+        fit_rates(prepared.frame, prepared.curves, prior)
+        fit_s = min(fit_s, time.perf_counter() - began)
 
     began = time.perf_counter()
     result = run_backtest(

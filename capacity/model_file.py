@@ -31,6 +31,7 @@ from capacity.calendar.types import DayState
 from capacity.demand import FLAGS, WEEKDAYS, UsageRates
 from capacity.errors import ConfigError
 from capacity.metrics.components import ComponentFit
+from capacity.metrics.pooling import with_new_states
 from capacity.policies import Policies
 from capacity.timegrid import BASE_STEP_S, SLOTS_PER_DAY
 from capacity.topology import PROFILES
@@ -49,6 +50,7 @@ class PlaqueFit:
     state_factors: FloatArray  # [state]
     components: Mapping[str, ComponentFit] = field(default_factory=dict)
     note: str = ""
+    recent_states: tuple[str, ...] = ()  # class states the plaque was in over the fit's last weeks
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,9 @@ class Model:
         if fit is None:
             return self.rates
         scale = fit.level[:, None, None, None] * fit.state_factors[None, :, None, None]
-        return replace(self.rates, rates=self.rates.rates * scale)
+        mine = replace(self.rates, rates=self.rates.rates * scale)
+        recent = frozenset(STATES.index(s) for s in fit.recent_states if s in STATES)
+        return with_new_states(mine, recent)
 
     def rates_by_plaque(self, plaque_ids: Sequence[str]) -> dict[str, UsageRates]:
         return {p: self.rates_for(p) for p in plaque_ids}
@@ -228,6 +232,7 @@ def _plaque_doc(fit: PlaqueFit) -> dict[str, Any]:
             for name, c in fit.components.items()
         },
         "note": fit.note,
+        **({"recent_states": list(fit.recent_states)} if fit.recent_states else {}),
     }
 
 
@@ -248,7 +253,10 @@ def _read_plaque(raw: Any, pid: str, where: str) -> PlaqueFit:
             samples=int(c.get("samples") or 0),
             note=str(c.get("note") or ""),
         )
-    return PlaqueFit(bool(raw.get("fitted")), level, factors, comps, str(raw.get("note") or ""))
+    recent = raw.get("recent_states") or []
+    if not isinstance(recent, list) or any(s not in STATES for s in recent):
+        raise ConfigError(f"{key}.recent_states: expected a list of states ({', '.join(STATES)})", path=where)
+    return PlaqueFit(bool(raw.get("fitted")), level, factors, comps, str(raw.get("note") or ""), tuple(recent))
 
 
 def _get(doc: Any, key: tuple[str, ...], where: str) -> Any:

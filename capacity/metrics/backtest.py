@@ -23,11 +23,12 @@ import numpy.typing as npt
 
 from capacity.calendar.types import DayState
 from capacity.demand import UsageRates
-from capacity.metrics import recent
+from capacity.metrics import pooling, recent
 from capacity.metrics.calibrate import lagged_peaks, scaled
 from capacity.metrics.days import DayFrame, PlaqueDays, expected
 from capacity.metrics.fit import FitOptions, FitResult, fit_rates
 from capacity.metrics.levels import level_ratios, subset, trailing_level
+from capacity.metrics.recent import RECENT_DAYS
 from capacity.timegrid import BASE_STEP_S
 
 FloatArray = npt.NDArray[np.float64]
@@ -153,7 +154,8 @@ def _rolling(
                 factors = _recent_factors(frame, seen[pid], fit, pid, known, options)
             else:
                 factors = fit.factors[pid]
-            out[pid] = (scaled(fit.rates, factors), level)
+            states = pooling.recent_states(frame.plaques[pid].state, known - RECENT_DAYS, known)
+            out[pid] = (pooling.with_new_states(scaled(fit.rates, factors), states), level)
         return out
 
     return forecast

@@ -65,6 +65,7 @@ class FitResult:
     fitted_plaques: tuple[str, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
     base_factors: Mapping[str, FloatArray] = field(default_factory=dict)  # long-run factors, no recent correction
+    recent_states: Mapping[str, frozenset[int]] = field(default_factory=dict)  # class states lately (pooling.py)
 
 
 @dataclass
@@ -159,6 +160,10 @@ def fit_rates(
         levels=levels,
         factors=factors,
         base_factors=base_factors,
+        recent_states={
+            pid: pooling.recent_states(pd.state, n_days - recent.RECENT_DAYS, n_days)
+            for pid, pd in frame.plaques.items()
+        },
         origin=origin,
         surge_origin=surge_origin,
         fitted_plaques=tuple(work),

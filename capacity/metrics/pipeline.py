@@ -73,6 +73,7 @@ def fit_model(
             state_factors=np.asarray(fit.factors[p.id]),
             components={c.name: components[(p.id, c.name)] for c in p.components if components[(p.id, c.name)].fitted},
             note="" if fitted else "no session data in the window: prior population (level 1), shared rates",
+            recent_states=tuple(list(DayState)[s].value for s in sorted(fit.recent_states.get(p.id, ()))),
         )
     window = (frame.days[0], frame.days[-1])
     label = f"fit of {source.get('prometheus', 'history')} {window[0]} to {window[1]}"

@@ -10,13 +10,16 @@ on the same date are one event — so the weight of a surge is counted in distin
   * a class state never seen (hybrid or distance teaching) keeps the prior's shape, rescaled to the fitted
     level, with its volume pooled halfway (in log) towards its parent's, the fitted in-person class day;
     its band is at least UNSEEN_STATE_ERROR and as wide as what pooling moved: a fallback, never a
-    point estimate.
+    point estimate;
+  * a class state the plaque was not in over the last weeks before the forecast's data ends (a new
+    confinement) widens the band of its days to NEW_STATE_ERROR at least: episodes differ.
 These constants are judgement (how different two confinements can be), not tuned on any backtest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +33,8 @@ BoolArray = npt.NDArray[np.bool_]
 SURGE_SHRINK_DATES = 1.0
 UNSEEN_STATE_ERROR = 0.35
 UNSEEN_PARENT_WEIGHT = 0.5  # the prior's opinion on a state never seen counts as much as its parent
+NEW_STATE_ERROR = 0.2  # a class state the plaque was not in lately: this episode may not be like the last
+CLASS_STATES_IDX = tuple(STATE_INDEX[s] for s in (DayState.PRESENTIEL, DayState.HYBRIDE, DayState.DISTANCIEL))
 
 
 def shrink_surge(curve: FloatArray, n_dates: int, parent: FloatArray | None = None) -> tuple[FloatArray, float]:
@@ -55,6 +60,24 @@ def unseen_state_error(prior: UsageRates, s: int) -> float:
     parent = float(prior.rates[:, STATE_INDEX[DayState.PRESENTIEL], :5].sum())
     moved = UNSEEN_PARENT_WEIGHT * abs(np.log(mine / parent)) if mine > 0 and parent > 0 else 0.0
     return max(UNSEEN_STATE_ERROR, moved)
+
+
+def recent_states(state: npt.NDArray[np.int64], first: int, end: int) -> frozenset[int]:
+    """Class states any segment of a plaque was in on days [first, end) (state: [day, segment])."""
+    seen = np.unique(state[max(0, first) : max(0, end)])
+    return frozenset(int(s) for s in seen if int(s) in CLASS_STATES_IDX)
+
+
+def with_new_states(rates: UsageRates, recent: frozenset[int]) -> UsageRates:
+    """A plaque's rates whose band widens (NEW_STATE_ERROR at least) on class states it was not in lately:
+    a new episode of distance learning may be busier or quieter than the one the rates learnt from."""
+    if rates.extra_error is None or not recent:
+        return rates
+    extra = np.array(rates.extra_error, copy=True)
+    for s in CLASS_STATES_IDX:
+        if s not in recent:
+            extra[0, s] = max(extra[0, s], NEW_STATE_ERROR)
+    return replace(rates, extra_error=extra)
 
 
 def unseen_surge_error(prior_curve: FloatArray) -> float:

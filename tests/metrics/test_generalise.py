@@ -124,3 +124,24 @@ def test_rush_is_sized_on_the_band_the_fit_widened(calendar, policies):
         rush_need(wide_fc.users, wide_fc.high, web, 300).sum()
         > rush_need(narrow_fc.users, narrow_fc.high, web, 300).sum()
     )
+
+
+def test_model_file_keeps_the_new_fields_and_a_new_episode_widens_the_band(autumn, tmp_path):
+    from capacity.metrics.history import History
+    from capacity.metrics.pipeline import fit_model
+    from capacity.model_file import load_model, save_model
+
+    plaques, _, prepared = autumn
+    model, _ = fit_model(prepared, History(0, 300, 1, {}), plaques, default_rates(), {})
+    assert model.plaques["occitanie"].recent_states == ("hybride",)  # lycées in half gauge since 2020-11-09
+    path = tmp_path / "m.json"
+    save_model(model, path)
+    back = load_model(path)
+    assert back.rates.extra_error is not None and back.rates.summer_surge is not None
+    np.testing.assert_allclose(back.rates.extra_error, model.rates.extra_error, atol=1e-6)
+    np.testing.assert_allclose(back.rates.summer_surge, model.rates.summer_surge, rtol=1e-4)
+    assert back.plaques["occitanie"].recent_states == ("hybride",)
+    mine = back.rates_for("occitanie").extra_error
+    assert mine is not None and mine[0, STATE_INDEX[DayState.PRESENTIEL]] >= pooling.NEW_STATE_ERROR
+    assert mine[0, STATE_INDEX[DayState.HYBRIDE]] == 0.0
+    assert back.rates.extra_error is not None and back.rates.extra_error[0, STATE_INDEX[DayState.PRESENTIEL]] == 0
