@@ -31,6 +31,9 @@ def simulate(
         str, typer.Option("--sweep", help="start-up delays to compare, comma list ('' for none)")
     ] = "2m,5m,10m,20m",
     seed: Annotated[int, typer.Option("--seed", help="with --synth: same seed, same history")] = 20200316,
+    generator: Annotated[
+        str, typer.Option("--generator", help="with --synth: default or independent (capctl synth --generator)")
+    ] = "default",
     eur_per_vcpu_h: Annotated[float, typer.Option("--eur-per-vcpu-h", help="price of a requested vCPU-hour")] = 0.04,
     eur_per_gib_h: Annotated[float, typer.Option("--eur-per-gib-h", help="price of a requested GiB-hour")] = 0.005,
     refit: Annotated[
@@ -101,7 +104,7 @@ def simulate(
         trace: DemandTrace
         if synth:
             bar.update("demand", 0, 1)
-            trace = synth_trace(calendar, plaques, first, last, step_s, seed)
+            trace = synth_trace(calendar, plaques, first, last, step_s, seed, generator)
             bar.update("demand", 1, 1)
             if refit == "weekly":
                 from capacity.learning.synth import SynthOptions, generate

@@ -27,6 +27,9 @@ def synth(
     components_from: Annotated[
         str | None, typer.Option("--components-from", help="first day with requests/CPU (default: --from)")
     ] = None,
+    generator: Annotated[
+        str, typer.Option("--generator", help="default (synth.py) or independent (synth_independent.py)")
+    ] = "default",
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
     quiet: QuietOpt = False,
@@ -37,10 +40,12 @@ def synth(
     """
     from capacity.common.files import check_writable
     from capacity.common.timegrid import parse_date, parse_step
+    from capacity.learning.generators import generator as pick_generator
     from capacity.learning.openmetrics import write_openmetrics
-    from capacity.learning.synth import SynthOptions, generate
+    from capacity.learning.synth import SynthOptions
     from capacity.policy.bundle import load_policies
 
+    generate = pick_generator(generator)
     first, last = parse_date(date_from), parse_date(date_to)
     check_writable(out, "--out file")
     options = SynthOptions(
@@ -55,10 +60,13 @@ def synth(
     for d in (first, last):
         check_supported(calendar, d)
     with progress(quiet) as bar:
-        history = generate(calendar, plaques, first, last, options, on_progress=bar.callback("plaques"))
+        bar.update("generating", 0, 1)
+        history = generate(calendar, plaques, first, last, options)
+        bar.update("generating", 1, 1)
         series = list(history.series())
         samples = write_openmetrics(series, out, on_progress=bar.callback("writing"))  # atomic: all or nothing
     typer.echo(
         f"wrote {samples:,} samples in {len(series)} series to {out} "
-        f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min)"
+        f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min, "
+        f"{generator} generator)"
     )

@@ -6,7 +6,7 @@ The CLI commands and the benchmarks call these, so a benchmark measures exactly 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -103,10 +103,11 @@ def fit_model(
             state_factors=np.asarray(fit.factors[p.id]),
             components={c.name: components[(p.id, c.name)] for c in p.components if components[(p.id, c.name)].fitted},
             note="" if fitted else "no session data in the window: prior population (level 1), shared rates",
+            recent_states=tuple(list(DayState)[s].value for s in sorted(fit.recent_states.get(p.id, ()))),
         )
     window = (frame.days[0], frame.days[-1])
     label = f"fit of {source.get('prometheus', 'history')} {window[0]} to {window[1]}"
-    rates = UsageRates(fit.rates.rates, fit.rates.surge, fit.rates.relative_error, label)
+    rates = replace(fit.rates, source=label)
     told = {n.split(":")[0] for n in history.notes}  # a plaque the fetch already reported is not repeated
     notes = (*history.notes, *(n for n in fit.notes if n.split(":")[0] not in told))
     return Model(rates, plaque_fits, window, dict(source), _origin(fit), notes), fit

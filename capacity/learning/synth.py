@@ -137,14 +137,9 @@ class Synth:
 
 
 def generate(
-    calendar: Calendar,
-    plaques: Sequence[Plaque],
-    first: date,
-    last: date,
-    options: SynthOptions = SynthOptions(),
-    on_progress: Callable[[int, int], None] | None = None,
+    calendar: Calendar, plaques: Sequence[Plaque], first: date, last: date, options: SynthOptions = SynthOptions()
 ) -> Synth:
-    """Synthetic history of local days first..last (inclusive) for `plaques` (progress: plaques done)."""
+    """Synthetic history of local days first..last (inclusive) for `plaques`."""
     if last < first:
         raise InputError(f"--to {last} is before --from {first}")
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
@@ -159,8 +154,6 @@ def generate(
     rps, cores, deploys, truth, names = {}, {}, {}, {}, {}
     incidents: list[tuple[str, int]] = []
     for p_idx, plaque in enumerate(plaques):
-        if on_progress is not None:
-            on_progress(p_idx, len(plaques))
         key = (options.seed, _stable(plaque.id))
         infos = [segment_infos(calendar, plaque, d) for d in [*days, last + timedelta(days=1)]]
         users = np.zeros((len(PROFILES), n_base))
@@ -198,8 +191,6 @@ def generate(
                 cores[ck] = cpu
             deploys[ck], truth[ck] = resets, t
             names[ck] = (comp.target.namespace, comp.target.name)
-    if on_progress is not None:
-        on_progress(len(plaques), len(plaques))
     return Synth(
         start_s=start_s,
         step_s=options.step_s,

@@ -68,10 +68,10 @@ def test_progress_shows_on_a_terminal_and_never_in_a_pipe_or_with_quiet(tmp_path
     args = ("synth", "--from", "2021-04-01", "--to", "2021-04-02", "--plaque", "occitanie", "--plaque", "grand-est")
     code, terminal = _on_a_terminal(*args, "--out", str(tmp_path / "a.om"))
     assert code == 0, terminal
-    assert "plaques" in terminal and "writing" in terminal and "━" in terminal
+    assert "generating" in terminal and "writing" in terminal and "━" in terminal
     for quiet in (("--quiet", *args), (*args, "--quiet")):  # before the command, or among its options
         code, terminal = _on_a_terminal(*quiet, "--out", str(tmp_path / "b.om"))
-        assert code == 0 and "━" not in terminal and "plaques" not in terminal, terminal
+        assert code == 0 and "━" not in terminal and "generating" not in terminal, terminal
     piped = capctl(*args, "--out", str(tmp_path / "c.om"))
     assert piped.returncode == 0 and piped.stderr == "", piped.stderr
     assert (tmp_path / "a.om").read_bytes() == (tmp_path / "c.om").read_bytes()
@@ -106,7 +106,8 @@ def test_backtest_text_says_durations_as_people_do() -> None:
     summary = {
         "from": "2021-04-01", "to": "2021-04-30", "horizon_days": 7, "refit_days": 7, "model": "prior",
         "plaques": {}, "ordinary_school_days": stats, "event_days": stats, "under_forecast_share": 0.5,
-        "band_coverage": 0.9, "peak_hour_mape_pct": 5.123, "peak_time_shift_h_median": 0.08333333333333333,
+        "band_coverage": 0.9, "band_coverage_ordinary": 0.9, "band_coverage_event": None,
+        "peak_hour_mape_pct": 5.123, "peak_time_shift_h_median": 0.08333333333333333,
         "days_scored": 3, "days_without_data": 0, "notes": [],
     }  # fmt: skip
     text = backtest_table({"summary": summary, "days": []})
