@@ -313,7 +313,13 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*key, i)) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
+            try:
+                return self._scalar(node)
+            except ConfigError as exc:
+                if not key or exc.code != "ambiguous_number":
+                    raise
+                field = ".".join(str(k) for k in key)  # name the setting or field, not only its position
+                raise self._fail(f"{field}: {_AMBIGUOUS_MESSAGE}", node, "ambiguous_number") from None
         raise self._fail("unsupported YAML node", node, "syntax")  # pragma: no cover
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
