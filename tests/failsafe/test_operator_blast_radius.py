@@ -20,9 +20,8 @@ from tests.failsafe.operator_support import (  # noqa: F401 - fixtures
     fake_kube,
     seed_policies,
     seeded,
-    set_hpa_min,
 )
-from tests.kube.conftest import HOME, HPA_MIN, all_hpas, hpa, make_instance, metric
+from tests.kube.conftest import HOME, HPA_MIN, all_hpas, hpa, make_instance, metric, set_hpa_min
 from tests.support.fake_kube import FakeKube
 
 

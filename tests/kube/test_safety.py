@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +12,9 @@ from capacity.common.timegrid import PARIS
 from capacity.operator.decide import Mode
 from capacity.operator.kube.state import CONFIGMAP_NAME
 from capacity.operator.live_usage import PrometheusUsage
-from tests.kube.conftest import HOME, HPA_MIN, POLICIES, all_hpas, hpa, make_instance, metric
+from tests.kube.conftest import HOME, HPA_MIN, POLICIES, all_hpas, hpa, make_instance, metric, set_hpa_min
 from tests.support.fake_kube import FakeKube
+from tests.support.fault_server import closed_port, fake_prometheus
 
 RENTREE = datetime(2021, 4, 26, 6, 30, tzinfo=PARIS)
 HOLIDAY = datetime(2021, 4, 19, 6, 30, tzinfo=PARIS)
@@ -152,8 +150,8 @@ def test_a_restart_keeps_the_scale_down_stabilisation(seeded: FakeKube, tmp_path
 
 def test_prometheus_down_keeps_current_if_higher_and_says_so(seeded: FakeKube, tmp_path: Path) -> None:
     raised = 40
-    _set_hpa_min(seeded, "ent-grand-est", "api", raised)  # yesterday's rush floor, still in place
-    down = PrometheusUsage(f"http://127.0.0.1:{_closed_port()}", timeout_s=0.5)
+    set_hpa_min(seeded, "ent-grand-est", "api", raised)  # yesterday's rush floor, still in place
+    down = PrometheusUsage(f"http://127.0.0.1:{closed_port()}", timeout_s=0.5)
     a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, usage=down)
     report = a.tick(HOLIDAY)
     ge = next(c for c in report.components if c.target.key == ("grand-est", "api"))
@@ -171,8 +169,8 @@ def test_prometheus_down_keeps_current_if_higher_and_says_so(seeded: FakeKube, t
 
 def test_with_live_metrics_the_same_floor_steps_down(seeded: FakeKube, tmp_path: Path) -> None:
     raised = 40
-    _set_hpa_min(seeded, "ent-grand-est", "api", raised)
-    with _FakePrometheus({"grand-est": 150.0, "occitanie": 80.0}) as url:
+    set_hpa_min(seeded, "ent-grand-est", "api", raised)
+    with fake_prometheus([("grand-est", "150.0"), ("occitanie", "80.0")]) as url:
         a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, usage=PrometheusUsage(url, timeout_s=2.0))
         report = a.tick(HOLIDAY)
     ge = next(c for c in report.components if c.target.key == ("grand-est", "api"))
@@ -214,54 +212,3 @@ def _steal_lease(fake: FakeKube, holder: str) -> None:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     lease["spec"].update(holderIdentity=holder, renewTime=now, acquireTime=now)
     fake.put_object(lease)
-
-
-def _set_hpa_min(fake: FakeKube, namespace: str, name: str, value: int) -> None:
-    obj = hpa(fake, namespace, name)
-    obj["spec"]["minReplicas"] = value
-    obj["spec"]["maxReplicas"] = max(value, obj["spec"]["maxReplicas"])
-    fake.put_object(obj)
-    fake.clear_log()
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _FakePrometheus:
-    """A stand-in for Prometheus' /api/v1/query that answers users per plaque (for the positive case)."""
-
-    def __init__(self, users: dict[str, float]) -> None:
-        body = {
-            "status": "success",
-            "data": {
-                "resultType": "vector",
-                "result": [{"metric": {"plaque": p}, "value": [0, str(v)]} for p, v in users.items()],
-            },
-        }
-        payload = json.dumps(body).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200 if self.path.startswith("/api/v1/query?") else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-
-    def __enter__(self) -> str:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
