@@ -23,14 +23,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
 import pytest
 
-from tests.support.server_process import ServerProcess, free_port
+from tests.support.server_process import LocalServer, free_port
+from tests.support.server_process import PrometheusFixtureError as PrometheusFixtureError
 from tests.support.tools import tool_path
 
 # promtool rounds this down to the largest compatible block range (39366h, ~4.5 years): a multi-year
@@ -44,10 +44,6 @@ READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 _PORT_ATTEMPTS = 3
 _CONFIG = "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\nscrape_configs: []\n"
-
-
-class PrometheusFixtureError(RuntimeError):
-    """promtool or prometheus misbehaved; the message carries their own output."""
 
 
 def backfill(openmetrics_path: Path, tsdb_dir: Path) -> list[Path]:
@@ -77,12 +73,15 @@ def unused_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-class PrometheusServer:
+class PrometheusServer(LocalServer):
     """One prometheus process serving `tsdb_dir`; `start()`/`stop()` or use as a context manager.
 
     The TSDB directory belongs to the server while it runs (it adds a WAL and a lock file); pass a copy
     when the blocks are shared.
     """
+
+    name = "Prometheus"
+    ready_path = "/-/ready"
 
     def __init__(
         self,
@@ -91,67 +90,27 @@ class PrometheusServer:
         ready_timeout_s: float = READY_TIMEOUT_S,
         stop_timeout_s: float = STOP_TIMEOUT_S,
     ) -> None:
+        super().__init__(ready_timeout_s=ready_timeout_s, stop_timeout_s=stop_timeout_s)
         self.tsdb_dir = tsdb_dir
-        self.ready_timeout_s = ready_timeout_s
-        self.stop_timeout_s = stop_timeout_s
-        self._process: ServerProcess | None = None
-        self._work_dir: Path | None = None
-        self._url: str | None = None
-
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            raise PrometheusFixtureError("Prometheus was never started: call start() first")
-        return self._url
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running
 
     def start(self) -> str:
         """Start the server and wait until `/-/ready`; return its base URL."""
         if self.running:
             return self.url
         binary = tool_path("prometheus")
-        self._work_dir = Path(tempfile.mkdtemp(prefix="capctl-prometheus-"))
-        config = self._work_dir / "prometheus.yml"
+        config = self._new_work_dir() / "prometheus.yml"
         config.write_text(_CONFIG, encoding="utf-8")
-        self._process = ServerProcess(
-            self._work_dir / "prometheus.log",
-            "/-/ready",
-            ready_timeout_s=self.ready_timeout_s,
-            stop_timeout_s=self.stop_timeout_s,
-        )
         argv = [
             str(binary),
             f"--config.file={config}",
             f"--storage.tsdb.path={self.tsdb_dir}",
             f"--storage.tsdb.retention.time={RETENTION}",
         ]
-        url = self._process.launch(
+        return self._launch(
             lambda port: [*argv, f"--web.listen-address=127.0.0.1:{port}"],
             _PORT_ATTEMPTS,
             retry=lambda: "address already in use" in self.log_tail(),  # lost the port race: try another
         )
-        if url is not None:
-            self._url = url
-            return url
-        tail = self.log_tail()
-        self.stop()
-        raise PrometheusFixtureError(f"Prometheus did not become ready; last log lines:\n{tail}")
-
-    def stop(self) -> None:
-        """Terminate the server (kill after `stop_timeout_s`) and remove its config and log. Idempotent."""
-        if self._process is not None:
-            self._process.terminate()
-        if self._work_dir is not None:
-            shutil.rmtree(self._work_dir, ignore_errors=True)
-            self._work_dir = None
-
-    def log_tail(self, lines: int = 20) -> str:
-        if self._work_dir is None or self._process is None:
-            return "(no log: server not started)"
-        return self._process.log_tail(lines)
 
     def __enter__(self) -> PrometheusServer:
         self.start()

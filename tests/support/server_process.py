@@ -1,4 +1,4 @@
-"""One child server process for the real-store fixtures (Prometheus, VictoriaMetrics): spawn it on a free
+"""The server process behind the real-store fixtures (Prometheus, VictoriaMetrics): spawn it on a free
 port with its output in a log file, wait until a readiness URL answers 200, terminate it (kill if slow).
 
 One home for what both fixtures need, so a fix to the port race or to shutdown reaches both.
@@ -7,10 +7,12 @@ One home for what both fixtures need, so a fix to the port race or to shutdown r
 from __future__ import annotations
 
 import ctypes
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -34,40 +36,83 @@ def die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-class ServerProcess:
-    """The process behind one fixture server; `log` is where its stdout and stderr go."""
+class PrometheusFixtureError(RuntimeError):
+    """promtool, prometheus or victoria-metrics misbehaved; the message carries their own output."""
 
-    def __init__(self, log: Path, ready_path: str, *, ready_timeout_s: float, stop_timeout_s: float) -> None:
-        self.log = log
-        self.ready_path = ready_path
+
+class LocalServer:
+    """One server process on a private work directory (its log and data); subclasses say what to run.
+
+    `running`, `url`, `stop()` (idempotent: terminate, kill after `stop_timeout_s`, remove the directory)
+    and `log_tail()` are the same for every real store the tests start.
+    """
+
+    name = "server"
+    ready_path = "/"
+
+    def __init__(self, *, ready_timeout_s: float, stop_timeout_s: float) -> None:
         self.ready_timeout_s = ready_timeout_s
         self.stop_timeout_s = stop_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
+        self._work_dir: Path | None = None
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise PrometheusFixtureError(f"{self.name} was never started: call start() first")
+        return self._url
 
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def launch(self, argv_for: Callable[[int], Sequence[str]], attempts: int, retry: Callable[[], bool]) -> str | None:
-        """Start `argv_for(port)` on a free port until it is ready (URL) or `retry()` says a new port won't help."""
+    def stop(self) -> None:
+        self._terminate()
+        if self._work_dir is not None:
+            shutil.rmtree(self._work_dir, ignore_errors=True)
+            self._work_dir = None
+
+    def log_tail(self, lines: int = 20) -> str:
+        if self._work_dir is None:
+            return "(no log: server not started)"
+        log = self._log
+        if not log.is_file():
+            return "(empty log)"
+        return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+    @property
+    def _log(self) -> Path:
+        assert self._work_dir is not None
+        return self._work_dir / "server.log"
+
+    def _new_work_dir(self) -> Path:
+        self._work_dir = Path(tempfile.mkdtemp(prefix=f"capctl-{self.name.lower()}-"))
+        return self._work_dir
+
+    def _launch(self, argv_for: Callable[[int], Sequence[str]], attempts: int, retry: Callable[[], bool]) -> str:
+        """Run `argv_for(port)` on a free port until it is ready, or until `retry()` says a new port won't help."""
         for _attempt in range(attempts):
             port = free_port()
-            self.spawn(argv_for(port))
+            self._spawn(argv_for(port))
             url = f"http://127.0.0.1:{port}"
-            if self.wait_ready(url):
+            if self._wait_ready(url):
+                self._url = url
                 return url
             if not retry():
                 break
-        return None
+        tail = self.log_tail()
+        self.stop()
+        raise PrometheusFixtureError(f"{self.name} did not become ready; last log lines:\n{tail}")
 
-    def spawn(self, argv: Sequence[str]) -> None:
-        self.terminate()
-        with self.log.open("wb") as log:
+    def _spawn(self, argv: Sequence[str]) -> None:
+        self._terminate()
+        with self._log.open("wb") as log:
             self._process = subprocess.Popen(
                 list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
             )
 
-    def terminate(self) -> None:
+    def _terminate(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
@@ -77,7 +122,7 @@ class ServerProcess:
                 process.kill()
                 process.wait()
 
-    def wait_ready(self, url: str) -> bool:
+    def _wait_ready(self, url: str) -> bool:
         deadline = time.monotonic() + self.ready_timeout_s
         while time.monotonic() < deadline:
             if not self.running:
@@ -90,8 +135,3 @@ class ServerProcess:
                 pass
             time.sleep(0.05)
         return False
-
-    def log_tail(self, lines: int = 20) -> str:
-        if not self.log.is_file():
-            return "(empty log)"
-        return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])

@@ -12,17 +12,13 @@ History goes in through `/api/v1/import/prometheus` (Prometheus text with millis
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support.prometheus import PrometheusFixtureError
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import LocalServer, PrometheusFixtureError
 from tests.support.tools import tool_path
 
 READY_TIMEOUT_S = 30.0
@@ -41,38 +37,24 @@ def prometheus_text(openmetrics_text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-class VictoriaMetricsServer:
+class VictoriaMetricsServer(LocalServer):
     """One victoria-metrics process on a private data directory; `start()`, `load(text)`, `stop()`."""
 
-    def __init__(self) -> None:
-        self._process: ServerProcess | None = None
-        self._work_dir: Path | None = None
-        self._url: str | None = None
+    name = "VictoriaMetrics"
+    ready_path = "/health"
 
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            raise PrometheusFixtureError("VictoriaMetrics was never started: call start() first")
-        return self._url
+    def __init__(self) -> None:
+        super().__init__(ready_timeout_s=READY_TIMEOUT_S, stop_timeout_s=STOP_TIMEOUT_S)
 
     def start(self) -> str:
         binary = tool_path("victoria-metrics")
-        self._work_dir = Path(tempfile.mkdtemp(prefix="capctl-vm-"))
-        log = self._work_dir / "vm.log"
-        self._process = ServerProcess(log, "/health", ready_timeout_s=READY_TIMEOUT_S, stop_timeout_s=STOP_TIMEOUT_S)
         argv = [
             str(binary),
-            f"-storageDataPath={self._work_dir / 'data'}",
+            f"-storageDataPath={self._new_work_dir() / 'data'}",
             "-retentionPeriod=100y",
             "-search.disableCache",  # history is imported after start: never serve a stale answer
         ]
-        url = self._process.launch(lambda port: [*argv, f"-httpListenAddr=127.0.0.1:{port}"], 3, retry=lambda: True)
-        if url is not None:
-            self._url = url
-            return url
-        tail = self.log_tail()
-        self.stop()
-        raise PrometheusFixtureError(f"VictoriaMetrics did not become ready; last log lines:\n{tail}")
+        return self._launch(lambda port: [*argv, f"-httpListenAddr=127.0.0.1:{port}"], 3, retry=lambda: True)
 
     def load(self, openmetrics_text: str) -> None:
         """Import the history and flush it to searchable storage."""
@@ -81,18 +63,6 @@ class VictoriaMetricsServer:
             body = ("\n".join(lines[i : i + IMPORT_BATCH_LINES]) + "\n").encode()
             self._post("/api/v1/import/prometheus", body)
         self._post("/internal/force_flush", b"")
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-        if self._work_dir is not None:
-            shutil.rmtree(self._work_dir, ignore_errors=True)
-            self._work_dir = None
-
-    def log_tail(self, lines: int = 20) -> str:
-        if self._work_dir is None or self._process is None:
-            return "(no log)"
-        return self._process.log_tail(lines)
 
     def _post(self, path: str, body: bytes) -> None:
         request = urllib.request.Request(f"{self.url}{path}", data=body, method="POST")
