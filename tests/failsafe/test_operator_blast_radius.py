@@ -33,6 +33,16 @@ def _expire(mandate: Path, last_day: str = "2021-04-25") -> None:
     mandate.write_text(new)
 
 
+def _seeded_with_expired(fake: FakeKube, tmp_path: Path, mandates: str) -> Path:
+    """A copy of the shipped policies whose mandate files matching `mandates` ended on 2021-04-25, seeded."""
+    policies = copy_policies(tmp_path)
+    expired = sorted((policies / "mandats").glob(mandates))
+    assert expired
+    for mandate in expired:
+        _expire(mandate)
+    return seed_policies(fake, tmp_path, policies)
+
+
 def test_a_mandate_file_removed_mid_run_stops_nothing(fake_kube: FakeKube, tmp_path: Path) -> None:  # noqa: F811
     policies = seed_policies(fake_kube, tmp_path)
     a = make_instance(fake_kube, tmp_path, mode=Mode.FLOOR, policies=policies)
@@ -73,9 +83,7 @@ def test_a_plaque_without_a_mandate_in_force_keeps_its_replicas_and_says_so(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    policies = copy_policies(tmp_path)
-    _expire(policies / "mandats" / "region-occitanie.yaml")  # occitanie's only funder ended on the 25th
-    seed_policies(fake_kube, tmp_path, policies)
+    policies = _seeded_with_expired(fake_kube, tmp_path, "region-occitanie.yaml")  # its only funder ended on the 25th
     set_hpa_min(fake_kube, "ent-occitanie", "api", 7)
     a = make_instance(fake_kube, tmp_path, mode=Mode.FLOOR, policies=policies)
     with caplog.at_level(logging.WARNING, logger="capctl.controller"):
@@ -134,10 +142,7 @@ def test_with_every_mandate_expired_the_tick_is_failed_not_done(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    policies = copy_policies(tmp_path)
-    for mandate in sorted((policies / "mandats").glob("*.yaml")):
-        _expire(mandate)
-    seed_policies(fake_kube, tmp_path, policies)
+    policies = _seeded_with_expired(fake_kube, tmp_path, "*.yaml")
     a = make_instance(fake_kube, tmp_path, mode=Mode.FLOOR, policies=policies)
     with caplog.at_level(logging.INFO, logger="capctl.controller"):
         report = a.tick(RENTREE)

@@ -61,25 +61,17 @@ def test_a_5xx_leaves_that_hpa_untouched_and_the_others_done(seeded: FakeKube, t
 
 def test_a_timed_out_write_that_landed_is_not_applied_twice(seeded: FakeKube, tmp_path: Path) -> None:
     # The server holds our patch past the client's timeout and then applies it, as a slow server does.
-    seeded.delay_next("PATCH", GE_API, seconds=1.0, apply=True)
-    a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, timeout_s=(2.0, 0.3))
-    report = a.tick(RENTREE)
-    ge = next(c for c in report.components if c.target.key == ("grand-est", "api"))
-    assert ge.status == "applied" and ge.decision is not None
+    replicas = _applied_after_a_slow_patch(seeded, tmp_path, seconds=1.0, lands=True)
     seen = requests_to(seeded, GE_API)
     # the late write landed (200, unseen by us); our resend with the same resourceVersion got 409; a fresh
     # read showed the value in place: nothing more written
     assert sorted((m, s) for m, s, _ in seen) == [("GET", 200), ("PATCH", 200), ("PATCH", 409)]
-    assert hpa(seeded, "ent-grand-est", "api")["spec"]["minReplicas"] == ge.decision.replicas
+    assert hpa(seeded, "ent-grand-est", "api")["spec"]["minReplicas"] == replicas
 
 
 def test_a_dropped_write_is_resent(seeded: FakeKube, tmp_path: Path) -> None:
-    seeded.delay_next("PATCH", GE_API, seconds=0.5, apply=False)
-    a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, timeout_s=(2.0, 0.3))
-    report = a.tick(RENTREE)
-    ge = next(c for c in report.components if c.target.key == ("grand-est", "api"))
-    assert ge.status == "applied" and ge.decision is not None
-    assert hpa(seeded, "ent-grand-est", "api")["spec"]["minReplicas"] == ge.decision.replicas
+    replicas = _applied_after_a_slow_patch(seeded, tmp_path, seconds=0.5, lands=False)
+    assert hpa(seeded, "ent-grand-est", "api")["spec"]["minReplicas"] == replicas
 
 
 def test_of_two_instances_only_the_leader_writes(seeded: FakeKube, tmp_path: Path) -> None:
@@ -204,6 +196,16 @@ def test_a_policy_file_broken_mid_run_keeps_the_last_good_one(seeded: FakeKube, 
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
+
+def _applied_after_a_slow_patch(fake: FakeKube, tmp_path: Path, *, seconds: float, lands: bool) -> int:
+    """One tick whose grand-est/api PATCH outlives the client's 0.3 s timeout (and is applied or dropped);
+    it must still end `applied`: the replicas decided."""
+    fake.delay_next("PATCH", GE_API, seconds=seconds, apply=lands)
+    a = make_instance(fake, tmp_path, mode=Mode.FLOOR, timeout_s=(2.0, 0.3))
+    ge = next(c for c in a.tick(RENTREE).components if c.target.key == ("grand-est", "api"))
+    assert ge.status == "applied" and ge.decision is not None
+    return ge.decision.replicas
 
 
 def _steal_lease(fake: FakeKube, holder: str) -> None:
