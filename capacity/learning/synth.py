@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import Calendar, DayInfo, DayState, Level
+from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.common.errors import InputError
 from capacity.common.timegrid import BASE_STEP_S, day_grid
 from capacity.learning.history import History
@@ -32,10 +32,6 @@ from capacity.learning.synth_shapes import INTENSITY, PROFILE_SHAPES, Habits, in
 from capacity.learning.window import midnight_s
 from capacity.planning.kernel import segment_infos
 from capacity.policy.topology import PROFILES, Component, Plaque
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 METRICS = ("sessions", "requests", "cpu")
 PROFILE_LABELS = ("eleve", "enseignant", "parent")
@@ -173,20 +169,9 @@ class SynthParts:
         self.names[ck] = (comp.target.namespace, comp.target.name)
 
     def build(self, start_s: int, step_s: int, components_start: int) -> Synth:
-        return Synth(
-            start_s=start_s,
-            step_s=step_s,
-            sessions=self.sessions,
-            present=self.present,
-            duplicate=self.duplicate,
-            rps=self.rps,
-            cores=self.cores,
-            deploys=self.deploys,
-            components=self.truth,
-            namespaces=self.names,
-            incidents=tuple(self.incidents),
-            components_start=components_start if (self.rps or self.cores) else 0,
-        )
+        c0 = components_start if (self.rps or self.cores) else 0
+        maps = (self.sessions, self.present, self.duplicate, self.rps, self.cores, self.deploys, self.truth, self.names)
+        return Synth(start_s, step_s, *maps, tuple(self.incidents), c0)  # in Synth's field order
 
 
 def generate(

@@ -34,19 +34,15 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import STATE_INDEX, Calendar, DayState, Level
+from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.common.errors import InputError
 from capacity.common.timegrid import BASE_STEP_S, day_grid
 from capacity.learning.days import segment_states
 from capacity.learning.synth import ComponentTruth, Synth, SynthOptions, SynthParts
 from capacity.learning.window import midnight_s
 from capacity.policy.topology import PROFILES, Component, Plaque
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 _P, _H, _D, _V, _F, _W = (STATE_INDEX[s] for s in DayState)  # presentiel hybride distanciel vacances ferie weekend
 #: Share of accounts connected at shape 1.0, per profile (élève, enseignant, parent).
