@@ -169,9 +169,20 @@ class SynthParts:
         self.names[ck] = (comp.target.namespace, comp.target.name)
 
     def build(self, start_s: int, step_s: int, components_start: int) -> Synth:
-        c0 = components_start if (self.rps or self.cores) else 0
-        maps = (self.sessions, self.present, self.duplicate, self.rps, self.cores, self.deploys, self.truth, self.names)
-        return Synth(start_s, step_s, *maps, tuple(self.incidents), c0)  # in Synth's field order
+        return Synth(
+            start_s=start_s,
+            step_s=step_s,
+            sessions=self.sessions,
+            present=self.present,
+            duplicate=self.duplicate,
+            rps=self.rps,
+            cores=self.cores,
+            deploys=self.deploys,
+            components=self.truth,
+            namespaces=self.names,
+            incidents=tuple(self.incidents),
+            components_start=components_start if (self.rps or self.cores) else 0,
+        )
 
 
 def generate(
