@@ -1,4 +1,4 @@
-"""Small array helpers shared by the planner, sizing and the simulator (one definition each)."""
+"""Array types and small array helpers shared by the planner, sizing, learning and the simulator (one home each)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import numpy as np
 import numpy.typing as npt
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 def forward_windows(values: IntArray, window: int) -> IntArray:

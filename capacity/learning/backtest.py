@@ -19,9 +19,9 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import DayState
+from capacity.common.arrays import FloatArray
 from capacity.common.timegrid import BASE_STEP_S
 from capacity.learning import pooling
 from capacity.learning.calibrate import scaled
@@ -31,7 +31,6 @@ from capacity.learning.levels import level_ratios, subset, trailing_level
 from capacity.learning.recent import RECENT_DAYS
 from capacity.planning.demand import BAND_Z, UsageRates
 
-FloatArray = npt.NDArray[np.float64]
 MIN_COVERAGE = 0.9  # share of a day's slots that must hold data for its actual peak to count
 PEAK_ZONE = 0.7  # ... and every slot where the forecast is above this share of its peak
 SLOTS_PER_HOUR = 3600 // BASE_STEP_S

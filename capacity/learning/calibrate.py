@@ -17,17 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import CLASS_STATES, STATE_INDEX, DayState
+from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.learning.days import PlaqueDays, expected
 from capacity.learning.levels import level_ratios, subset
 from capacity.learning.robust import robust_spread, rolling_nanmedian
 from capacity.planning.demand import UsageRates
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 SHRINK_DAYS = 5.0  # a factor measured on n days counts n / (n + 5) of its log
 FACTOR_STATES = tuple(s for s in DayState if s in CLASS_STATES)

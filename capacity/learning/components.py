@@ -15,12 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from capacity.common.arrays import FloatArray
 from capacity.learning.robust import theil_sen
 from capacity.policy.topology import Plaque
 
-FloatArray = npt.NDArray[np.float64]
 BUSY_SHARE = 0.2  # instants with at least this share of the window's peak users
 BINS = 20
 MIN_SAMPLES = 50

@@ -17,17 +17,13 @@ from functools import cached_property
 from typing import Any, Protocol, cast
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import CLASS_STATES, STATE_INDEX, Calendar, DayState, Level, Place
+from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.common.timegrid import BASE_STEP_S, SLOTS_PER_DAY, day_grid
 from capacity.learning.window import midnight_s
 from capacity.planning.demand import FLAGS, UsageRates, after_summer
 from capacity.policy.topology import PROFILES, Plaque
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 N_STATES = len(DayState)
 #: Flag combinations a segment can carry on one day: rentrée only, bascule only, both.

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import STATE_INDEX, DayState
+from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.learning import pooling, recent
 from capacity.learning.calibrate import lagged_peaks, relative_error, state_factors
 from capacity.learning.days import COMBOS, DayFrame, PlaqueDays, expected, mix
@@ -32,10 +32,6 @@ from capacity.learning.levels import cut, level_ratios, subset, trailing_level
 from capacity.learning.robust import moving_average, nanmedian0, rolling_nanmedian
 from capacity.planning.demand import FLAGS, UsageRates
 from capacity.policy.topology import PROFILES
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.int64]
 
 #: Weekdays that share a day shape when one of them has too few days (Mon/Tue/Thu/Fri; Wed; Sat; Sun).
 WEEKDAY_GROUPS = ((0, 1, 3, 4), (2,), (5,), (6,))

@@ -14,15 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-import numpy.typing as npt
 
+from capacity.common.arrays import FloatArray
 from capacity.common.errors import DataSourceError
 from capacity.learning.queries import QueryConfig
 from capacity.learning.source import MetricsSource, RangeSeries
 from capacity.learning.window import instant_range_s
 from capacity.policy.topology import PROFILES, Plaque
 
-FloatArray = npt.NDArray[np.float64]
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -69,15 +68,14 @@ def fetch_history(
         fetched[metric] = source.query_range(config.promql(metric, step_s), s0, end_s, step_s, on_chunk=tick)
         done += count
 
-    notes: list[str] = []
-    window = f"{first} to {last}"
-    sessions = _sessions(source, config, plaques, fetched["sessions"], start_s, step_s, n, window, notes)
+    into = _Grid(config, plaques, start_s, step_s, n)
+    sessions = _sessions(source, into, fetched["sessions"], f"{first} to {last}")
     requests: dict[tuple[str, str], FloatArray] = {}
     cpu: dict[tuple[str, str], FloatArray] = {}
     if with_components:
-        requests = _by_component(config, plaques, fetched["requests"], start_s, step_s, n, "requests", notes)
-        cpu = _by_component(config, plaques, fetched["cpu"], start_s, step_s, n, "cpu", notes)
-    return History(start_s, step_s, n, sessions, requests, cpu, tuple(notes), source.name)
+        requests = _by_component(into, fetched["requests"], "requests")
+        cpu = _by_component(into, fetched["cpu"], "cpu")
+    return History(start_s, step_s, n, sessions, requests, cpu, tuple(into.notes), source.name)
 
 
 def place(series: Iterable[RangeSeries], start_s: int, step_s: int, n: int) -> FloatArray:
@@ -91,20 +89,26 @@ def place(series: Iterable[RangeSeries], start_s: int, step_s: int, n: int) -> F
     return out
 
 
-def _sessions(
-    source: MetricsSource,
-    config: QueryConfig,
-    plaques: Sequence[Plaque],
-    result: list[RangeSeries],
-    start_s: int,
-    step_s: int,
-    n: int,
-    window: str,
-    notes: list[str],
-) -> dict[str, FloatArray]:
+@dataclass(frozen=True)
+class _Grid:
+    """What mapping labelled series onto History's arrays needs; `notes` gathers what the user should hear."""
+
+    config: QueryConfig
+    plaques: Sequence[Plaque]
+    start_s: int
+    step_s: int
+    n: int
+    notes: list[str] = field(default_factory=list)
+
+    def place(self, series: Iterable[RangeSeries]) -> FloatArray:
+        return place(series, self.start_s, self.step_s, self.n)
+
+
+def _sessions(source: MetricsSource, into: _Grid, result: list[RangeSeries], window: str) -> dict[str, FloatArray]:
+    config, plaques, notes, step_s = into.config, into.plaques, into.notes, into.step_s
     promql = config.promql("sessions", step_s)
     if not result:
-        present = source.series(config.match["sessions"], start_s, start_s + n * step_s)
+        present = source.series(config.match["sessions"], into.start_s, into.start_s + into.n * step_s)
         why = (
             "the metric exists but the query matched nothing"
             if present
@@ -139,9 +143,9 @@ def _sessions(
         )
     out: dict[str, FloatArray] = {}
     for plaque in plaques:
-        rows = np.full((len(PROFILES), n), np.nan)
+        rows = np.full((len(PROFILES), into.n), np.nan)
         for q in range(len(PROFILES)):
-            rows[q] = place(grouped.get((plaque.id, q), []), start_s, step_s, n)
+            rows[q] = into.place(grouped.get((plaque.id, q), []))
         if np.isnan(rows).all():
             notes.append(f"{plaque.id}: no session data in the window (NaN or missing): it keeps its prior")
             continue
@@ -152,18 +156,9 @@ def _sessions(
     return out
 
 
-def _by_component(
-    config: QueryConfig,
-    plaques: Sequence[Plaque],
-    result: list[RangeSeries],
-    start_s: int,
-    step_s: int,
-    n: int,
-    metric: str,
-    notes: list[str],
-) -> dict[tuple[str, str], FloatArray]:
+def _by_component(into: _Grid, result: list[RangeSeries], metric: str) -> dict[tuple[str, str], FloatArray]:
     """Map series to (plaque, component) by plaque/component labels, else by namespace/container."""
-    lab = config.labels
+    lab, plaques = into.config.labels, into.plaques
     by_ns: dict[tuple[str, str], tuple[str, str]] = {}
     by_name: dict[tuple[str, str], tuple[str, str]] = {}
     for p in plaques:
@@ -179,11 +174,11 @@ def _by_component(
             key = by_ns.get((s.labels.get(lab["namespace"], ""), s.labels.get(lab["container"], "")))
         if key is not None:
             grouped.setdefault(key, []).append(s)
-    out = {key: place(series, start_s, step_s, n) for key, series in grouped.items()}
+    out = {key: into.place(series) for key, series in grouped.items()}
     missing = [f"{p.id}/{c.name}" for p in plaques for c in p.components if (p.id, c.name) not in out]
     if missing:
         shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
-        notes.append(f"no {metric} data for {shown}: those components keep their configured capacity")
+        into.notes.append(f"no {metric} data for {shown}: those components keep their configured capacity")
     return {k: v for k, v in out.items() if np.isfinite(v).any()}
 
 

@@ -11,14 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import STATE_INDEX, DayState
+from capacity.common.arrays import FloatArray, IntArray
 from capacity.learning.days import PlaqueDays, expected
 from capacity.planning.demand import UsageRates
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 REFERENCE_STATES = (DayState.WEEKEND, DayState.VACANCES)
 REF_INDEX = np.array([STATE_INDEX[s] for s in REFERENCE_STATES], dtype=np.int64)

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import DayState
+from capacity.common.arrays import FloatArray
 from capacity.common.errors import CapctlError, ConfigError
 from capacity.common.files import read_bounded, write_atomic
 from capacity.common.timegrid import BASE_STEP_S, SLOTS_PER_DAY
@@ -38,7 +38,6 @@ from capacity.planning.demand import FLAGS, WEEKDAYS, UsageRates, rates_from_spe
 from capacity.policy.bundle import Policies
 from capacity.policy.topology import PROFILES
 
-FloatArray = npt.NDArray[np.float64]
 VERSION = 1
 KIND = "capctl-usage-model"
 MAX_BYTES = 5_000_000

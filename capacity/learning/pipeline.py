@@ -11,9 +11,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import Calendar, DayState
+from capacity.common.arrays import FloatArray
 from capacity.learning.components import fit_components
 from capacity.learning.days import DayFrame, compose, day_curves, slot_index
 from capacity.learning.fit import FitOptions, FitResult, fit_rates
@@ -26,7 +26,6 @@ from capacity.planning.demand import FLAGS, WEEKDAYS, DayForecast, UsageRates, f
 from capacity.planning.kernel import segment_infos
 from capacity.policy.topology import PROFILES, Plaque
 
-FloatArray = npt.NDArray[np.float64]
 #: Capacity per replica changes with every release: fit it on the last weeks only.
 COMPONENT_DAYS = 28
 #: Weekdays on which each state can happen (the report does not count impossible curves as missing).

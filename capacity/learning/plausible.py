@@ -15,12 +15,11 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
+from capacity.common.arrays import FloatArray
 from capacity.common.errors import CapctlError
 from capacity.common.timegrid import BASE_STEP_S
 from capacity.learning.days import DayFrame
 from capacity.policy.topology import PROFILES
-
-FloatArray = npt.NDArray[np.float64]
 
 #: More users connected at once than this many times the plaque's accounts is not a session count
 #: (a pupil with a phone and a laptop counts twice at most; a stale topology is off by tens of percent).

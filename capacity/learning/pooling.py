@@ -25,10 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.calendar.types import STATE_INDEX, DayState
+from capacity.common.arrays import BoolArray, FloatArray
 from capacity.planning.demand import FLAGS, UsageRates
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 SURGE_SHRINK_DATES = 1.0
 UNSEEN_STATE_ERROR = 0.35

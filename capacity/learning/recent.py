@@ -11,14 +11,11 @@ a partial pooling of the plaque's recent state towards its long-run calibration.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import STATE_INDEX
+from capacity.common.arrays import FloatArray
 from capacity.learning.calibrate import FACTOR_STATES, LaggedPeaks
 from capacity.learning.robust import nanmedian0
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 RECENT_DAYS = 28  # calendar days of ordinary class days the correction reads
 RECENT_SHRINK = 4.0  # a correction measured on n days counts n / (n + 4) of its log

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from capacity.common.arrays import FloatArray
 
 #: Scale that makes the median absolute deviation estimate a normal standard deviation.
 MAD_TO_STD = 1.4826

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 
+from capacity.common.arrays import FloatArray, IntArray
 from capacity.common.errors import InputError
 from capacity.learning.prom_http import (
     DEFAULT_MAX_MIB,
@@ -30,8 +30,6 @@ from capacity.learning.queries import QueryConfig
 #: Prometheus rejects a range query when (end - start) / step > 11,000.
 MAX_POINTS = 11_000
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 ChunkCallback = Callable[[int, int], None]
 
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import Calendar, DayInfo, DayState, Level
+from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.common.errors import InputError
 from capacity.common.timegrid import BASE_STEP_S, day_grid
 from capacity.learning.history import History
@@ -32,10 +32,6 @@ from capacity.learning.synth_shapes import INTENSITY, PROFILE_SHAPES, Habits, in
 from capacity.learning.window import midnight_s
 from capacity.planning.kernel import segment_infos
 from capacity.policy.topology import PROFILES, Component, Plaque
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 METRICS = ("sessions", "requests", "cpu")
 PROFILE_LABELS = ("eleve", "enseignant", "parent")
@@ -136,6 +132,59 @@ class Synth:
                 yield SampleSeries("container_cpu_usage_seconds_total", "counter", labels, ts[a:b], used, decimals=2)
 
 
+@dataclass
+class SynthParts:
+    """What a generator gathers plaque by plaque; `build` freezes it into a `Synth` (shared by both generators)."""
+
+    metrics: tuple[str, ...]
+    sessions: dict[str, FloatArray] = field(default_factory=dict)
+    present: dict[str, BoolArray] = field(default_factory=dict)
+    duplicate: dict[str, FloatArray] = field(default_factory=dict)
+    rps: dict[tuple[str, str], FloatArray] = field(default_factory=dict)
+    cores: dict[tuple[str, str], FloatArray] = field(default_factory=dict)
+    deploys: dict[tuple[str, str], IntArray] = field(default_factory=dict)
+    truth: dict[tuple[str, str], ComponentTruth] = field(default_factory=dict)
+    names: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    incidents: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def wants_components(self) -> bool:
+        return bool(set(self.metrics) & {"requests", "cpu"})
+
+    def add_plaque(self, plaque_id: str, sessions: FloatArray, present: BoolArray, duplicate: FloatArray) -> None:
+        self.sessions[plaque_id] = sessions
+        self.present[plaque_id] = present
+        self.duplicate[plaque_id] = duplicate
+
+    def add_component(
+        self, plaque: str, comp: Component, truth: ComponentTruth, rps: FloatArray, cores: FloatArray, resets: IntArray
+    ) -> None:
+        """Keep the asked-for metrics of one component, its counter resets, ground truth and pod names."""
+        ck = (plaque, comp.name)
+        if "requests" in self.metrics:
+            self.rps[ck] = rps
+        if "cpu" in self.metrics:
+            self.cores[ck] = cores
+        self.deploys[ck], self.truth[ck] = resets, truth
+        self.names[ck] = (comp.target.namespace, comp.target.name)
+
+    def build(self, start_s: int, step_s: int, components_start: int) -> Synth:
+        return Synth(
+            start_s=start_s,
+            step_s=step_s,
+            sessions=self.sessions,
+            present=self.present,
+            duplicate=self.duplicate,
+            rps=self.rps,
+            cores=self.cores,
+            deploys=self.deploys,
+            components=self.truth,
+            namespaces=self.names,
+            incidents=tuple(self.incidents),
+            components_start=components_start if (self.rps or self.cores) else 0,
+        )
+
+
 def generate(
     calendar: Calendar, plaques: Sequence[Plaque], first: date, last: date, options: SynthOptions = SynthOptions()
 ) -> Synth:
@@ -150,9 +199,7 @@ def generate(
     comp_from = options.components_from or first
     c0 = max(0, int(np.searchsorted(day_of, (comp_from - first).days))) // stride
     bounds = np.searchsorted(day_of, np.arange(len(days) + 1))
-    sessions, present, duplicate = {}, {}, {}
-    rps, cores, deploys, truth, names = {}, {}, {}, {}, {}
-    incidents: list[tuple[str, int]] = []
+    parts = SynthParts(options.metrics)
     for p_idx, plaque in enumerate(plaques):
         key = (options.seed, _stable(plaque.id))
         infos = [segment_infos(calendar, plaque, d) for d in [*days, last + timedelta(days=1)]]
@@ -171,40 +218,20 @@ def generate(
             spot = _incident_time(key, d)
             if spot is not None:
                 spikes[a:b] = incident(h, spot)
-                incidents.append((plaque.id, start_s + a * BASE_STEP_S + int(spot * 3600)))
+                parts.incidents.append((plaque.id, start_s + a * BASE_STEP_S + int(spot * 3600)))
         noise = np.exp(_day_draws((*key, 4), days, bounds, lambda r, n: r.normal(0, 0.03, (len(PROFILES), n))))
         values = np.round(users * spikes * noise)[:, ::stride]
         nan_at = _day_draws((*key, 5), days, bounds, lambda r, n: r.random((len(PROFILES), n)))[:, ::stride] < 5e-4
-        sessions[plaque.id] = np.where(nan_at, np.nan, values)
-        present[plaque.id] = ~_gaps(key, days, bounds)[::stride]
-        duplicate[plaque.id] = _duplicate(key, p_idx, days, bounds, values, stride)
-        if not set(options.metrics) & {"requests", "cpu"}:
+        dup = _duplicate(key, p_idx, days, bounds, values, stride)
+        parts.add_plaque(plaque.id, np.where(nan_at, np.nan, values), ~_gaps(key, days, bounds)[::stride], dup)
+        if not parts.wants_components:
             continue
         total = users.sum(axis=0)[::stride] * spikes[::stride]
         day_starts = bounds // stride
         for c_idx, comp in enumerate(plaque.components):
-            ck = (plaque.id, comp.name)
-            t, r, cpu, resets = _component((*key, 10 + c_idx), comp, total, spikes[::stride], days, day_starts)
-            if "requests" in options.metrics:
-                rps[ck] = r
-            if "cpu" in options.metrics:
-                cores[ck] = cpu
-            deploys[ck], truth[ck] = resets, t
-            names[ck] = (comp.target.namespace, comp.target.name)
-    return Synth(
-        start_s=start_s,
-        step_s=options.step_s,
-        sessions=sessions,
-        present=present,
-        duplicate=duplicate,
-        rps=rps,
-        cores=cores,
-        deploys=deploys,
-        components=truth,
-        namespaces=names,
-        incidents=tuple(incidents),
-        components_start=c0 if (rps or cores) else 0,
-    )
+            made = _component((*key, 10 + c_idx), comp, total, spikes[::stride], days, day_starts)
+            parts.add_component(plaque.id, comp, *made)
+    return parts.build(start_s, options.step_s, c0)
 
 
 def _instants(days: Sequence[date]) -> tuple[IntArray, FloatArray]:

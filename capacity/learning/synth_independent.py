@@ -34,19 +34,15 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import STATE_INDEX, Calendar, DayState, Level
+from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.common.errors import InputError
 from capacity.common.timegrid import BASE_STEP_S, day_grid
 from capacity.learning.days import segment_states
-from capacity.learning.synth import ComponentTruth, Synth, SynthOptions
+from capacity.learning.synth import ComponentTruth, Synth, SynthOptions, SynthParts
 from capacity.learning.window import midnight_s
 from capacity.policy.topology import PROFILES, Component, Plaque
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 _P, _H, _D, _V, _F, _W = (STATE_INDEX[s] for s in DayState)  # presentiel hybride distanciel vacances ferie weekend
 #: Share of accounts connected at shape 1.0, per profile (élève, enseignant, parent).
@@ -121,8 +117,7 @@ def generate(
     comp_from = options.components_from or first
     c0 = int(bounds[max(0, (comp_from - first).days)]) // stride
     off = (first - epoch).days
-    sessions, present, duplicate = {}, {}, {}
-    rps, cores, deploys, truth, names = {}, {}, {}, {}, {}
+    parts = SynthParts(options.metrics)
     for plaque in plaques:
         key = (options.seed, 7919, _stable(plaque.id))
         state, flags = segment_states(calendar, plaque, epoch, last + timedelta(days=1))
@@ -157,35 +152,15 @@ def generate(
         noise = np.exp(_per_day(key, 2, days, bounds, lambda r, n: r.normal(0, 0.035, (len(PROFILES), n))))
         values = np.round(users * noise)[:, ::stride]
         nan_at = _per_day(key, 3, days, bounds, lambda r, n: r.random((len(PROFILES), n)))[:, ::stride] < 1e-3
-        sessions[plaque.id] = np.where(nan_at, np.nan, values)
-        present[plaque.id] = ~_gaps(key, days, bounds)[::stride]
-        duplicate[plaque.id] = _ha_pair(key, days, bounds, values, stride)
-        if not set(options.metrics) & {"requests", "cpu"}:
+        dup = _ha_pair(key, days, bounds, values, stride)
+        parts.add_plaque(plaque.id, np.where(nan_at, np.nan, values), ~_gaps(key, days, bounds)[::stride], dup)
+        if not parts.wants_components:
             continue
         total = np.nansum(values, axis=0)
         for c_idx, comp in enumerate(plaque.components):
-            ck = (plaque.id, comp.name)
-            t, r, cpu, resets = _component((*key, 50 + c_idx), comp, total, days, bounds // stride, c0)
-            if "requests" in options.metrics:
-                rps[ck] = r
-            if "cpu" in options.metrics:
-                cores[ck] = cpu
-            deploys[ck], truth[ck] = resets, t
-            names[ck] = (comp.target.namespace, comp.target.name)
-    return Synth(
-        start_s=start_s,
-        step_s=options.step_s,
-        sessions=sessions,
-        present=present,
-        duplicate=duplicate,
-        rps=rps,
-        cores=cores,
-        deploys=deploys,
-        components=truth,
-        namespaces=names,
-        incidents=(),
-        components_start=c0 if (rps or cores) else 0,
-    )
+            made = _component((*key, 50 + c_idx), comp, total, days, bounds // stride, c0)
+            parts.add_component(plaque.id, comp, *made)
+    return parts.build(start_s, options.step_s, c0)
 
 
 def _hours(d: date) -> FloatArray:

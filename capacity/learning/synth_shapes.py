@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from capacity.common.arrays import FloatArray
 
 #: Day kinds the generator draws (its own vocabulary, mapped from calendar states in synth.py).
 KINDS = ("class", "distance", "hybrid", "holiday", "saturday", "sunday")

@@ -11,12 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-import numpy.typing as npt
 
-from capacity.common.arrays import forward_max
+from capacity.common.arrays import IntArray, forward_max
 from capacity.operator.decide import DecideSettings, replay
-
-IntArray = npt.NDArray[np.int64]
 
 
 def planned_ahead(replicas: IntArray, horizon_s: float, slot_s: int) -> IntArray:

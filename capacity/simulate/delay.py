@@ -8,11 +8,9 @@ ready[k] = min(desired[k - delay_steps .. k]), desired before the start being `i
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
+from capacity.common.arrays import IntArray
 from capacity.common.errors import InputError
-
-IntArray = npt.NDArray[np.int64]
 
 
 def delay_steps(startup_s: int, step_s: int) -> int:

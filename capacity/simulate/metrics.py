@@ -16,16 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-import numpy.typing as npt
 
+from capacity.common.arrays import FloatArray, IntArray
 from capacity.policy.prices import Prices
 from capacity.policy.sizing import users_served
 from capacity.policy.topology import Component
 from capacity.simulate.delay import ready_replicas
 from capacity.simulate.scenario import Scenario
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 MORNING_H = (6.0, 12.0)
 #: Euros per requested vCPU-hour and GiB-hour when the replay is not given the operator's prices.

@@ -9,9 +9,8 @@ every step (within the mandates), hence costs at least as much.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int64]
+from capacity.common.arrays import IntArray
 
 
 def oracle(need: IntArray, delay_steps: int, floor: IntArray, ceiling: IntArray) -> IntArray:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypedDict, Unpack
 
 import numpy as np
-import numpy.typing as npt
 
+from capacity.common.arrays import IntArray
 from capacity.policy.prices import Prices
 from capacity.policy.topology import Component
 from capacity.simulate import hpa
@@ -18,8 +19,6 @@ from capacity.simulate.metrics import DEFAULT_PRICES, SLO_UTILISATION, StrategyR
 from capacity.simulate.oracle import oracle
 from capacity.simulate.scenario import Scenario
 from capacity.simulate.static import static
-
-IntArray = npt.NDArray[np.int64]
 
 STRATEGIES = ("hpa", "cron", "static", "capctl", "oracle")
 FOCUS_DAYS = (date(2021, 4, 6), date(2021, 4, 26))
@@ -77,19 +76,18 @@ def _users_per_pod(component: Component) -> float:
     return float(users_at(np.array([1]), component, component.target_utilisation)[0])
 
 
-def simulate(
-    scenario: Scenario,
-    startup_s: int,
-    *,
-    prices: Prices = DEFAULT_PRICES,
-    settings: hpa.HpaSettings = DEFAULT_HPA,
-    focus_days: Sequence[date] = FOCUS_DAYS,
-    slo_utilisation: float = SLO_UTILISATION,
-) -> tuple[StrategyResult, ...]:
+class ReplayOptions(TypedDict, total=False):
+    """`replay`'s keyword arguments, for the functions that pass them on (defaults: `replay`'s)."""
+
+    prices: Prices
+    settings: hpa.HpaSettings
+    focus_days: Sequence[date]
+    slo_utilisation: float
+
+
+def simulate(scenario: Scenario, startup_s: int, **options: Unpack[ReplayOptions]) -> tuple[StrategyResult, ...]:
     """Every strategy's metrics at one start-up delay, with cost ratios to the oracle."""
-    return replay(
-        scenario, startup_s, prices=prices, settings=settings, focus_days=focus_days, slo_utilisation=slo_utilisation
-    )[0]
+    return replay(scenario, startup_s, **options)[0]
 
 
 def replay(

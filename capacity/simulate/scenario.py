@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.calendar.types import Calendar
+from capacity.common.arrays import FloatArray, IntArray
 from capacity.common.errors import InputError
 from capacity.common.timegrid import BASE_STEP_S
 from capacity.operator.reload import OperatorSettings
@@ -28,8 +29,6 @@ from capacity.simulate.capctl import operator_floor, tick_times
 from capacity.simulate.cron import CronSchedule, cron_active
 from capacity.simulate.trace import DemandTrace
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[int, int], None]
 Rates = UsageRates | Mapping[str, UsageRates]
 #: Rates per planned day: a deployment that refits its model plans each day with the model of that day.

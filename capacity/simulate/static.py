@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int64]
+from capacity.common.arrays import IntArray
 
 
 def static(ceiling: IntArray, n: int) -> IntArray:

@@ -12,17 +12,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
-import numpy.typing as npt
 
 from capacity.calendar.types import Calendar
+from capacity.common.arrays import FloatArray, IntArray
 from capacity.common.errors import DataSourceError, InputError
 from capacity.learning.history import History
 from capacity.learning.synth import SynthOptions
 from capacity.learning.window import midnight_s
 from capacity.policy.topology import Plaque
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,8 @@ from tests.failsafe.operator_support import (  # noqa: F401 - fixtures
     fake_kube,
     seed_policies,
     seeded,
-    set_hpa_min,
 )
-from tests.kube.conftest import HOME, HPA_MIN, all_hpas, hpa, make_instance, metric
+from tests.kube.conftest import HOME, HPA_MIN, all_hpas, hpa, make_instance, metric, set_hpa_min
 from tests.support.fake_kube import FakeKube
 
 
@@ -32,6 +31,16 @@ def _expire(mandate: Path, last_day: str = "2021-04-25") -> None:
     new = re.sub(r"(validite:[^\n]*\n\s+du: [^\n]*\n\s+au: )[0-9-]+", rf"\g<1>{last_day}", text, count=1)
     assert new != text
     mandate.write_text(new)
+
+
+def _seeded_with_expired(fake: FakeKube, tmp_path: Path, mandates: str) -> Path:
+    """A copy of the shipped policies whose mandate files matching `mandates` ended on 2021-04-25, seeded."""
+    policies = copy_policies(tmp_path)
+    expired = sorted((policies / "mandats").glob(mandates))
+    assert expired
+    for mandate in expired:
+        _expire(mandate)
+    return seed_policies(fake, tmp_path, policies)
 
 
 def test_a_mandate_file_removed_mid_run_stops_nothing(fake_kube: FakeKube, tmp_path: Path) -> None:  # noqa: F811
@@ -74,9 +83,7 @@ def test_a_plaque_without_a_mandate_in_force_keeps_its_replicas_and_says_so(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    policies = copy_policies(tmp_path)
-    _expire(policies / "mandats" / "region-occitanie.yaml")  # occitanie's only funder ended on the 25th
-    seed_policies(fake_kube, tmp_path, policies)
+    policies = _seeded_with_expired(fake_kube, tmp_path, "region-occitanie.yaml")  # its only funder ended on the 25th
     set_hpa_min(fake_kube, "ent-occitanie", "api", 7)
     a = make_instance(fake_kube, tmp_path, mode=Mode.FLOOR, policies=policies)
     with caplog.at_level(logging.WARNING, logger="capctl.controller"):
@@ -135,10 +142,7 @@ def test_with_every_mandate_expired_the_tick_is_failed_not_done(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    policies = copy_policies(tmp_path)
-    for mandate in sorted((policies / "mandats").glob("*.yaml")):
-        _expire(mandate)
-    seed_policies(fake_kube, tmp_path, policies)
+    policies = _seeded_with_expired(fake_kube, tmp_path, "*.yaml")
     a = make_instance(fake_kube, tmp_path, mode=Mode.FLOOR, policies=policies)
     with caplog.at_level(logging.INFO, logger="capctl.controller"):
         report = a.tick(RENTREE)

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from capacity.operator.decide import Mode
 from capacity.operator.live_usage import ZERO_PLAUSIBLE_BELOW, PrometheusUsage, plausible
-from tests.failsafe.operator_support import HOLIDAY, FakePrometheus, component, events, fake_kube, seeded, set_hpa_min  # noqa: F401 - fixtures
-from tests.kube.conftest import hpa, make_instance, metric
+from tests.failsafe.operator_support import HOLIDAY, component, events, fake_kube, seeded  # noqa: F401 - fixtures
+from tests.kube.conftest import hpa, make_instance, metric, set_hpa_min
 from tests.support.fake_kube import FakeKube
+from tests.support.fault_server import fake_prometheus
 
 RAISED = 40  # yesterday's rush floor, still in place on a holiday morning
 NAMESPACES = {
@@ -35,7 +36,7 @@ def test_sick_readings_keep_the_floor_and_a_plausible_zero_does_not(seeded: Fake
         ("bourgogne-franche-comte", "-3"),
         ("seine-maritime", "0"),  # holidays at 06:30 on a small plaque: the forecast is under the threshold
     ]
-    with FakePrometheus(sick) as url:
+    with fake_prometheus(sick) as url:
         a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, usage=PrometheusUsage(url, timeout_s=2.0))
         report = a.tick(HOLIDAY)
     for plaque in ("grand-est", "auvergne-rhone-alpes", "occitanie", "bourgogne-franche-comte"):
@@ -55,7 +56,7 @@ def test_sick_readings_keep_the_floor_and_a_plausible_zero_does_not(seeded: Fake
 
 def test_zero_users_when_the_forecast_expects_many_is_unknown(seeded: FakeKube, tmp_path: Path) -> None:  # noqa: F811
     set_hpa_min(seeded, "ent-grand-est", "api", RAISED)
-    with FakePrometheus([(p, "0") for p in NAMESPACES]) as url:
+    with fake_prometheus([(p, "0") for p in NAMESPACES]) as url:
         a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, usage=PrometheusUsage(url, timeout_s=2.0))
         report = a.tick(HOLIDAY)  # grand-est forecasts ~250 users at 06:30 even in the holidays
     ge = component(report, "grand-est", "api")

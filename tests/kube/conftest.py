@@ -99,6 +99,15 @@ def hpa(fake: FakeKube, namespace: str, name: str) -> dict[str, Any]:
     return obj
 
 
+def set_hpa_min(fake: FakeKube, namespace: str, name: str, value: int) -> None:
+    """Put a floor in place behind the operator's back (raising the ceiling if needed), then forget the log."""
+    obj = hpa(fake, namespace, name)
+    obj["spec"]["minReplicas"] = value
+    obj["spec"]["maxReplicas"] = max(value, obj["spec"]["maxReplicas"])
+    fake.put_object(obj)
+    fake.clear_log()
+
+
 def all_hpas(fake: FakeKube) -> dict[tuple[str, str], tuple[int, int]]:
     return {
         (o["metadata"]["namespace"], o["metadata"]["name"]): (o["spec"]["minReplicas"], o["spec"]["maxReplicas"])

@@ -49,31 +49,38 @@ def rush_floors(day: date) -> dict[tuple[str, str], int]:
     return out
 
 
-def test_once_raises_zone_b_and_c_hpas_to_the_rentree_floor_before_7h(fake_kube: FakeKube, tmp_path: Path) -> None:
-    seed(fake_kube)
-    result = once(fake_kube, tmp_path, "2021-04-26T06:30:00+02:00")
+def seeded_once_then_rentree_floors(
+    fake: FakeKube, tmp_path: Path, now: str
+) -> tuple[subprocess.CompletedProcess[str], dict[tuple[str, str], tuple[int, int]]]:
+    """Seed, run `--once` at `now` (it must succeed); then (plaque, HPA) -> (its minReplicas now, the
+    planner's 2021-04-26 rush floor) for the zone B and C plaques."""
+    seed(fake)
+    result = once(fake, tmp_path, now)
     assert result.returncode == 0, result.stderr
-    floors = rush_floors(date(2021, 4, 26))
     namespaces = {p.id: p.namespace for p in load_policies(POLICIES).topology.plaques}
-    for (plaque, name), floor in floors.items():
-        if plaque in ZONES_B_C:
-            assert floor > HPA_MIN
-            assert hpa(fake_kube, namespaces[plaque], name)["spec"]["minReplicas"] == floor, (plaque, name)
+    floors = {
+        (plaque, name): (hpa(fake, namespaces[plaque], name)["spec"]["minReplicas"], floor)
+        for (plaque, name), floor in rush_floors(date(2021, 4, 26)).items()
+        if plaque in ZONES_B_C
+    }
+    return result, floors
+
+
+def test_once_raises_zone_b_and_c_hpas_to_the_rentree_floor_before_7h(fake_kube: FakeKube, tmp_path: Path) -> None:
+    result, floors = seeded_once_then_rentree_floors(fake_kube, tmp_path, "2021-04-26T06:30:00+02:00")
+    for key, (got, floor) in floors.items():
+        assert floor > HPA_MIN
+        assert got == floor, key
     assert "grand-est" in result.stdout and "applied" in result.stdout and "prewarm" in result.stdout
 
 
 def test_once_on_a_holiday_morning_does_not(fake_kube: FakeKube, tmp_path: Path) -> None:
-    seed(fake_kube)
-    result = once(fake_kube, tmp_path, "2021-04-19T06:30:00+02:00")
-    assert result.returncode == 0, result.stderr
-    rentree = rush_floors(date(2021, 4, 26))
-    namespaces = {p.id: p.namespace for p in load_policies(POLICIES).topology.plaques}
-    for (plaque, name), floor in rentree.items():
-        if plaque in ZONES_B_C:
-            got = hpa(fake_kube, namespaces[plaque], name)["spec"]["minReplicas"]
-            assert got < floor, (plaque, name)
-            if plaque != "grand-est":  # grand-est's mandates guarantee 12 replicas; the others stay as found
-                assert got == HPA_MIN
+    _, floors = seeded_once_then_rentree_floors(fake_kube, tmp_path, "2021-04-19T06:30:00+02:00")
+    assert floors
+    for (plaque, name), (got, rentree) in floors.items():
+        assert got < rentree, (plaque, name)
+        if plaque != "grand-est":  # grand-est's mandates guarantee 12 replicas; the others stay as found
+            assert got == HPA_MIN
 
 
 def test_bad_input_is_one_line_and_exit_2(fake_kube: FakeKube, tmp_path: Path) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +12,9 @@ from capacity.common.timegrid import PARIS
 from capacity.operator.decide import Mode
 from capacity.operator.kube.state import CONFIGMAP_NAME
 from capacity.operator.live_usage import PrometheusUsage
-from tests.kube.conftest import HOME, HPA_MIN, POLICIES, all_hpas, hpa, make_instance, metric
+from tests.kube.conftest import HOME, HPA_MIN, POLICIES, all_hpas, hpa, make_instance, metric, set_hpa_min
 from tests.support.fake_kube import FakeKube
+from tests.support.fault_server import closed_port, fake_prometheus
 
 RENTREE = datetime(2021, 4, 26, 6, 30, tzinfo=PARIS)
 HOLIDAY = datetime(2021, 4, 19, 6, 30, tzinfo=PARIS)
@@ -63,25 +61,17 @@ def test_a_5xx_leaves_that_hpa_untouched_and_the_others_done(seeded: FakeKube, t
 
 def test_a_timed_out_write_that_landed_is_not_applied_twice(seeded: FakeKube, tmp_path: Path) -> None:
     # The server holds our patch past the client's timeout and then applies it, as a slow server does.
-    seeded.delay_next("PATCH", GE_API, seconds=1.0, apply=True)
-    a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, timeout_s=(2.0, 0.3))
-    report = a.tick(RENTREE)
-    ge = next(c for c in report.components if c.target.key == ("grand-est", "api"))
-    assert ge.status == "applied" and ge.decision is not None
+    replicas = _applied_after_a_slow_patch(seeded, tmp_path, seconds=1.0, lands=True)
     seen = requests_to(seeded, GE_API)
     # the late write landed (200, unseen by us); our resend with the same resourceVersion got 409; a fresh
     # read showed the value in place: nothing more written
     assert sorted((m, s) for m, s, _ in seen) == [("GET", 200), ("PATCH", 200), ("PATCH", 409)]
-    assert hpa(seeded, "ent-grand-est", "api")["spec"]["minReplicas"] == ge.decision.replicas
+    assert hpa(seeded, "ent-grand-est", "api")["spec"]["minReplicas"] == replicas
 
 
 def test_a_dropped_write_is_resent(seeded: FakeKube, tmp_path: Path) -> None:
-    seeded.delay_next("PATCH", GE_API, seconds=0.5, apply=False)
-    a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, timeout_s=(2.0, 0.3))
-    report = a.tick(RENTREE)
-    ge = next(c for c in report.components if c.target.key == ("grand-est", "api"))
-    assert ge.status == "applied" and ge.decision is not None
-    assert hpa(seeded, "ent-grand-est", "api")["spec"]["minReplicas"] == ge.decision.replicas
+    replicas = _applied_after_a_slow_patch(seeded, tmp_path, seconds=0.5, lands=False)
+    assert hpa(seeded, "ent-grand-est", "api")["spec"]["minReplicas"] == replicas
 
 
 def test_of_two_instances_only_the_leader_writes(seeded: FakeKube, tmp_path: Path) -> None:
@@ -152,8 +142,8 @@ def test_a_restart_keeps_the_scale_down_stabilisation(seeded: FakeKube, tmp_path
 
 def test_prometheus_down_keeps_current_if_higher_and_says_so(seeded: FakeKube, tmp_path: Path) -> None:
     raised = 40
-    _set_hpa_min(seeded, "ent-grand-est", "api", raised)  # yesterday's rush floor, still in place
-    down = PrometheusUsage(f"http://127.0.0.1:{_closed_port()}", timeout_s=0.5)
+    set_hpa_min(seeded, "ent-grand-est", "api", raised)  # yesterday's rush floor, still in place
+    down = PrometheusUsage(f"http://127.0.0.1:{closed_port()}", timeout_s=0.5)
     a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, usage=down)
     report = a.tick(HOLIDAY)
     ge = next(c for c in report.components if c.target.key == ("grand-est", "api"))
@@ -171,8 +161,8 @@ def test_prometheus_down_keeps_current_if_higher_and_says_so(seeded: FakeKube, t
 
 def test_with_live_metrics_the_same_floor_steps_down(seeded: FakeKube, tmp_path: Path) -> None:
     raised = 40
-    _set_hpa_min(seeded, "ent-grand-est", "api", raised)
-    with _FakePrometheus({"grand-est": 150.0, "occitanie": 80.0}) as url:
+    set_hpa_min(seeded, "ent-grand-est", "api", raised)
+    with fake_prometheus([("grand-est", "150.0"), ("occitanie", "80.0")]) as url:
         a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, usage=PrometheusUsage(url, timeout_s=2.0))
         report = a.tick(HOLIDAY)
     ge = next(c for c in report.components if c.target.key == ("grand-est", "api"))
@@ -208,60 +198,19 @@ def test_a_policy_file_broken_mid_run_keeps_the_last_good_one(seeded: FakeKube, 
 # ---------------------------------------------------------------------------------------------- helpers
 
 
+def _applied_after_a_slow_patch(fake: FakeKube, tmp_path: Path, *, seconds: float, lands: bool) -> int:
+    """One tick whose grand-est/api PATCH outlives the client's 0.3 s timeout (and is applied or dropped);
+    it must still end `applied`: the replicas decided."""
+    fake.delay_next("PATCH", GE_API, seconds=seconds, apply=lands)
+    a = make_instance(fake, tmp_path, mode=Mode.FLOOR, timeout_s=(2.0, 0.3))
+    ge = next(c for c in a.tick(RENTREE).components if c.target.key == ("grand-est", "api"))
+    assert ge.status == "applied" and ge.decision is not None
+    return ge.decision.replicas
+
+
 def _steal_lease(fake: FakeKube, holder: str) -> None:
     lease = fake.get_object("coordination.k8s.io/v1", "Lease", HOME, "capctl")
     assert lease is not None
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     lease["spec"].update(holderIdentity=holder, renewTime=now, acquireTime=now)
     fake.put_object(lease)
-
-
-def _set_hpa_min(fake: FakeKube, namespace: str, name: str, value: int) -> None:
-    obj = hpa(fake, namespace, name)
-    obj["spec"]["minReplicas"] = value
-    obj["spec"]["maxReplicas"] = max(value, obj["spec"]["maxReplicas"])
-    fake.put_object(obj)
-    fake.clear_log()
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _FakePrometheus:
-    """A stand-in for Prometheus' /api/v1/query that answers users per plaque (for the positive case)."""
-
-    def __init__(self, users: dict[str, float]) -> None:
-        body = {
-            "status": "success",
-            "data": {
-                "resultType": "vector",
-                "result": [{"metric": {"plaque": p}, "value": [0, str(v)]} for p, v in users.items()],
-            },
-        }
-        payload = json.dumps(body).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200 if self.path.startswith("/api/v1/query?") else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-
-    def __enter__(self) -> str:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -1,18 +1,18 @@
 """A tiny local HTTP server that misbehaves on purpose (5xx, slow, HTML, auth), for the faults a real
-Prometheus cannot be made to produce on demand. Records the requests it saw."""
+Prometheus cannot be made to produce on demand. Records the requests it saw.
+
+One fixed answer for every request: a one-reply `tests.support.fault_server` script."""
 
 from __future__ import annotations
 
 import json
-import ssl
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from tests.support.fault_server import Reply, Script, fault_server
 
 
 @dataclass
@@ -27,39 +27,10 @@ class Behaviour:
 @contextmanager
 def stub_server(behaviour: Behaviour, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
     """Serve `behaviour` on 127.0.0.1 (HTTPS with (cert, key) if given); yields the base URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            behaviour.seen.append({"path": self.path, "headers": dict(self.headers)})
-            if behaviour.delay_s:
-                time.sleep(behaviour.delay_s)
-            try:
-                self.send_response(behaviour.status)
-                self.send_header("Content-Type", behaviour.content_type)
-                self.send_header("Content-Length", str(len(behaviour.body)))
-                self.end_headers()
-                self.wfile.write(behaviour.body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    scheme = "http"
-    if tls is not None:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(str(tls[0]), str(tls[1]))
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
-        scheme = "https"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    b = behaviour
+    reply = Reply(status=b.status, body=b.body, content_type=b.content_type, delay_s=b.delay_s)
+    with fault_server(Script([reply], seen=b.seen), tls) as url:
+        yield url
 
 
 def prometheus_error(message: str, kind: str = "bad_data") -> bytes:

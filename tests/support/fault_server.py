@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 #: No handler runs longer than this, whatever the script says.
@@ -49,8 +51,8 @@ class Script:
 
 
 @contextmanager
-def fault_server(script: Script) -> Iterator[str]:
-    """Serve `script` on 127.0.0.1 over plain HTTP; yields the base URL."""
+def fault_server(script: Script, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Serve `script` on 127.0.0.1 (HTTPS with (cert, key) if given, else plain HTTP); yields the base URL."""
     stop = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
@@ -97,10 +99,16 @@ def fault_server(script: Script) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    scheme = "http"
+    if tls is not None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(tls[0]), str(tls[1]))
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
     finally:
         stop.set()
         server.shutdown()
@@ -128,3 +136,9 @@ def matrix(series: Sequence[tuple[Mapping[str, str], Sequence[tuple[int, Any]]]]
 def vector(samples: Sequence[tuple[Mapping[str, str], Any]], at: float = 0.0) -> bytes:
     result = [{"metric": dict(labels), "value": [at, v]} for labels, v in samples]
     return success({"resultType": "vector", "result": result})
+
+
+def fake_prometheus(series: Sequence[tuple[str, str]]) -> AbstractContextManager[str]:
+    """A Prometheus whose instant queries answer these users per plaque, (plaque, value text) each, as
+    written: lets a test send what a sick Prometheus sends (two series for one plaque, "NaN", "+Inf", "-3")."""
+    return fault_server(Script([Reply(body=vector([({"plaque": p}, v) for p, v in series]))]))

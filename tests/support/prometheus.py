@@ -20,23 +20,17 @@ The fixtures are registered for the whole suite by `tests/conftest.py` (`pytest_
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
 import pytest
 
+from tests.support.server_process import LocalServer, free_port
+from tests.support.server_process import PrometheusFixtureError as PrometheusFixtureError
 from tests.support.tools import tool_path
 
 # promtool rounds this down to the largest compatible block range (39366h, ~4.5 years): a multi-year
@@ -50,10 +44,6 @@ READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 _PORT_ATTEMPTS = 3
 _CONFIG = "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\nscrape_configs: []\n"
-
-
-class PrometheusFixtureError(RuntimeError):
-    """promtool or prometheus misbehaved; the message carries their own output."""
 
 
 def backfill(openmetrics_path: Path, tsdb_dir: Path) -> list[Path]:
@@ -78,25 +68,20 @@ def backfill(openmetrics_path: Path, tsdb_dir: Path) -> list[Path]:
     return sorted(p for p in tsdb_dir.iterdir() if p.is_dir() and (p / "meta.json").is_file())
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def unused_url() -> str:
     """A Prometheus-looking URL where the connection is refused (no server was ever there)."""
     return f"http://127.0.0.1:{free_port()}"
 
 
-class PrometheusServer:
+class PrometheusServer(LocalServer):
     """One prometheus process serving `tsdb_dir`; `start()`/`stop()` or use as a context manager.
 
     The TSDB directory belongs to the server while it runs (it adds a WAL and a lock file); pass a copy
     when the blocks are shared.
     """
+
+    name = "Prometheus"
+    ready_path = "/-/ready"
 
     def __init__(
         self,
@@ -105,57 +90,27 @@ class PrometheusServer:
         ready_timeout_s: float = READY_TIMEOUT_S,
         stop_timeout_s: float = STOP_TIMEOUT_S,
     ) -> None:
+        super().__init__(ready_timeout_s=ready_timeout_s, stop_timeout_s=stop_timeout_s)
         self.tsdb_dir = tsdb_dir
-        self.ready_timeout_s = ready_timeout_s
-        self.stop_timeout_s = stop_timeout_s
-        self._process: subprocess.Popen[bytes] | None = None
-        self._work_dir: Path | None = None
-        self._url: str | None = None
-
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            raise PrometheusFixtureError("Prometheus was never started: call start() first")
-        return self._url
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def start(self) -> str:
         """Start the server and wait until `/-/ready`; return its base URL."""
         if self.running:
             return self.url
         binary = tool_path("prometheus")
-        self._work_dir = Path(tempfile.mkdtemp(prefix="capctl-prometheus-"))
-        config = self._work_dir / "prometheus.yml"
+        config = self._new_work_dir() / "prometheus.yml"
         config.write_text(_CONFIG, encoding="utf-8")
-        for _attempt in range(_PORT_ATTEMPTS):
-            port = free_port()
-            self._spawn(binary, config, port)
-            if self._wait_ready(f"http://127.0.0.1:{port}"):
-                self._url = f"http://127.0.0.1:{port}"
-                return self._url
-            if "address already in use" not in self.log_tail():  # lost the port race: try another
-                break
-        tail = self.log_tail()
-        self.stop()
-        raise PrometheusFixtureError(f"Prometheus did not become ready; last log lines:\n{tail}")
-
-    def stop(self) -> None:
-        """Terminate the server (kill after `stop_timeout_s`) and remove its config and log. Idempotent."""
-        self._terminate()
-        if self._work_dir is not None:
-            shutil.rmtree(self._work_dir, ignore_errors=True)
-            self._work_dir = None
-
-    def log_tail(self, lines: int = 20) -> str:
-        if self._work_dir is None:
-            return "(no log: server not started)"
-        log = self._work_dir / "prometheus.log"
-        if not log.is_file():
-            return "(empty log)"
-        return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+        argv = [
+            str(binary),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self.tsdb_dir}",
+            f"--storage.tsdb.retention.time={RETENTION}",
+        ]
+        return self._launch(
+            lambda port: [*argv, f"--web.listen-address=127.0.0.1:{port}"],
+            _PORT_ATTEMPTS,
+            retry=lambda: "address already in use" in self.log_tail(),  # lost the port race: try another
+        )
 
     def __enter__(self) -> PrometheusServer:
         self.start()
@@ -165,56 +120,6 @@ class PrometheusServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-    def _spawn(self, binary: Path, config: Path, port: int) -> None:
-        assert self._work_dir is not None
-        self._terminate()
-        with (self._work_dir / "prometheus.log").open("wb") as log:
-            self._process = subprocess.Popen(
-                [
-                    str(binary),
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={self.tsdb_dir}",
-                    f"--storage.tsdb.retention.time={RETENTION}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
-            )
-
-    def _terminate(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=self.stop_timeout_s)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def _wait_ready(self, url: str) -> bool:
-        deadline = time.monotonic() + self.ready_timeout_s
-        while time.monotonic() < deadline:
-            if self._process is None or self._process.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1.0) as response:
-                    if response.status == 200:
-                        return True
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.05)
-        return False
-
-
-def _die_with_parent() -> None:
-    """Linux: SIGTERM the server if pytest dies hard, so no prometheus outlives the test run."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def content_key(openmetrics_text: str) -> str:

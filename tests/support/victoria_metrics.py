@@ -12,18 +12,13 @@ History goes in through `/api/v1/import/prometheus` (Prometheus text with millis
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support.prometheus import PrometheusFixtureError, _die_with_parent, free_port
+from tests.support.server_process import LocalServer, PrometheusFixtureError
 from tests.support.tools import tool_path
 
 READY_TIMEOUT_S = 30.0
@@ -42,46 +37,24 @@ def prometheus_text(openmetrics_text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-class VictoriaMetricsServer:
+class VictoriaMetricsServer(LocalServer):
     """One victoria-metrics process on a private data directory; `start()`, `load(text)`, `stop()`."""
 
-    def __init__(self) -> None:
-        self._process: subprocess.Popen[bytes] | None = None
-        self._work_dir: Path | None = None
-        self._url: str | None = None
+    name = "VictoriaMetrics"
+    ready_path = "/health"
 
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            raise PrometheusFixtureError("VictoriaMetrics was never started: call start() first")
-        return self._url
+    def __init__(self) -> None:
+        super().__init__(ready_timeout_s=READY_TIMEOUT_S, stop_timeout_s=STOP_TIMEOUT_S)
 
     def start(self) -> str:
         binary = tool_path("victoria-metrics")
-        self._work_dir = Path(tempfile.mkdtemp(prefix="capctl-vm-"))
-        for _attempt in range(3):
-            port = free_port()
-            with (self._work_dir / "vm.log").open("wb") as log:
-                self._process = subprocess.Popen(
-                    [
-                        str(binary),
-                        f"-storageDataPath={self._work_dir / 'data'}",
-                        f"-httpListenAddr=127.0.0.1:{port}",
-                        "-retentionPeriod=100y",
-                        "-search.disableCache",  # history is imported after start: never serve a stale answer
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    preexec_fn=_die_with_parent,
-                )
-            if self._wait_ready(f"http://127.0.0.1:{port}"):
-                self._url = f"http://127.0.0.1:{port}"
-                return self._url
-            self._terminate()
-        tail = self.log_tail()
-        self.stop()
-        raise PrometheusFixtureError(f"VictoriaMetrics did not become ready; last log lines:\n{tail}")
+        argv = [
+            str(binary),
+            f"-storageDataPath={self._new_work_dir() / 'data'}",
+            "-retentionPeriod=100y",
+            "-search.disableCache",  # history is imported after start: never serve a stale answer
+        ]
+        return self._launch(lambda port: [*argv, f"-httpListenAddr=127.0.0.1:{port}"], 3, retry=lambda: True)
 
     def load(self, openmetrics_text: str) -> None:
         """Import the history and flush it to searchable storage."""
@@ -91,18 +64,6 @@ class VictoriaMetricsServer:
             self._post("/api/v1/import/prometheus", body)
         self._post("/internal/force_flush", b"")
 
-    def stop(self) -> None:
-        self._terminate()
-        if self._work_dir is not None:
-            shutil.rmtree(self._work_dir, ignore_errors=True)
-            self._work_dir = None
-
-    def log_tail(self, lines: int = 20) -> str:
-        log = self._work_dir / "vm.log" if self._work_dir else None
-        if log is None or not log.is_file():
-            return "(no log)"
-        return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-
     def _post(self, path: str, body: bytes) -> None:
         request = urllib.request.Request(f"{self.url}{path}", data=body, method="POST")
         try:
@@ -110,30 +71,6 @@ class VictoriaMetricsServer:
                 response.read()
         except urllib.error.HTTPError as exc:
             raise PrometheusFixtureError(f"VictoriaMetrics refused {path}: {exc.read()[:500]!r}") from None
-
-    def _terminate(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def _wait_ready(self, url: str) -> bool:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._process is None or self._process.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1.0) as response:
-                    if response.status == 200:
-                        return True
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.05)
-        return False
 
 
 @pytest.fixture(scope="session")
