@@ -57,14 +57,30 @@ class CapctlProcess:
             try:
                 out.append(json.loads(raw))
             except ValueError:
-                out.append({"message": raw})
+                out.append({"msg": raw})
         return out
 
     def count(self, message: str) -> int:
-        return sum(1 for line in self.lines() if line.get("message") == message)
+        return sum(1 for line in self.lines() if line.get("msg") == message)
 
     def alive(self) -> bool:
         return self.popen.poll() is None
+
+    def size(self) -> int:
+        return self.log.stat().st_size
+
+    def await_line(self, message: str, after: int, timeout_s: float) -> None:
+        """Return as soon as a line `message` is logged past byte `after` (a tight poll: a tick's writes
+        take a few tens of milliseconds, and the point is to land in the middle of them)."""
+        needle = f'"msg": "{message}"'.encode()
+        deadline = time.monotonic() + timeout_s
+        with self.log.open("rb") as f:
+            while time.monotonic() < deadline:
+                f.seek(after)
+                if needle in f.read():
+                    return
+                time.sleep(0.002)
+        raise AssertionError(f"{self.identity} logged no {message!r} within {timeout_s:.0f} s:\n{self.tail()}")
 
     def planned(self) -> dict[tuple[str, str], int]:
         """`capctl_planned_replicas` from its /metrics: what its last leader tick set."""
