@@ -115,7 +115,10 @@ class CapctlProcess:
 
 @dataclass
 class HpaWatch:
-    """Polls every HPA of the slice in a thread until stopped; keeps what a safety check needs."""
+    """Polls every HPA of the slice in a thread until stopped; keeps what a safety check needs.
+
+    kube-apiserver validates minReplicas <= maxReplicas itself, so `inverted` guards against a change of
+    that (or a server without it); the tests also check capctl never got the 422 for asking."""
 
     kube: Slice
     every_s: float = 0.2
