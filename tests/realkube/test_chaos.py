@@ -195,7 +195,9 @@ def test_an_api_server_restarted_mid_tick_fails_the_tick_soft_and_the_next_one_c
     assert cut.leader and not cut.ok
     assert [c.status for c in cut.components].count("applied") == 1  # the write before the outage
     assert any(c.status == "failed" for c in cut.components)
-    assert during.failed and not during.components  # nothing decided blind, nothing written
+    # as leader ("stabilisation state unreadable") or, once its lease may have lapsed, as a standby that
+    # cannot read the Lease: either way reported, nothing decided blind, nothing written
+    assert not during.ok and during.aborted is not None and not during.components
     assert after.ok, after
     hpas = kube.hpas()
     keys = hpa_keys(kube)
@@ -231,7 +233,7 @@ def test_a_409_storm_converges_and_keeps_the_other_writers_fields(
         float(len(storm.last) and storm.rounds),
         float(sum(c.status == "failed" for r in reports for c in r.components)),
     ]
-    assert ours >= 1  # capctl really collided with the storm (the storm's own 409s vary: 2–8 a run)
+    assert ours >= 1  # capctl really collided with the storm (the storm's own 409s vary: 2–11 a run)
     assert final.ok and all(c.status in ("applied", "unchanged", "recommended") for c in final.components), final
     for c in final.components:  # converged, with the storm still running
         if c.target.key in keys and c.decision is not None:
