@@ -273,6 +273,27 @@ class ControlPlane:
     procs: list[Process] = field(default_factory=list)
     started_in_s: float = 0.0
     controller_manager: Process | None = None
+    apiserver_argv: list[str] = field(default_factory=list)
+
+    # -- the API server alone (chaos tests: an outage with etcd and its data kept)
+
+    @property
+    def apiserver(self) -> Process:
+        return next(p for p in self.procs if p.name == "kube-apiserver")
+
+    def stop_apiserver(self) -> None:
+        """Stop kube-apiserver (SIGTERM to its PID); etcd keeps running with its data."""
+        proc = self.apiserver
+        proc.stop()
+        self.procs.remove(proc)
+
+    def start_apiserver(self) -> None:
+        """Start kube-apiserver again with the same flags, port and etcd; return once /readyz says ok."""
+        if any(p.name == "kube-apiserver" and p.alive() for p in self.procs):
+            return
+        proc = start("kube-apiserver", self.apiserver_argv, self.folder)
+        self.procs.insert(1, proc)  # after etcd: `stop` goes in reverse order
+        wait_until("kube-apiserver /readyz", lambda: self.get("/readyz", timeout_s=3)[0] == 200, [proc])
 
     # -- clients
 
@@ -448,29 +469,26 @@ def start_control_plane(folder: Path, assets: Path | None = None) -> ControlPlan
                 return bool(json.loads(r.read()).get("health") == "true")
 
         wait_until("etcd /health", etcd_healthy, [etcd])
-        apiserver = start(
-            "kube-apiserver",
-            [
-                str(assets / "kube-apiserver"),
-                f"--etcd-servers={client_url}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                f"--secure-port={secure_port}",
-                f"--cert-dir={folder / 'apiserver-certs'}",
-                f"--tls-cert-file={pki.serving_cert}",
-                f"--tls-private-key-file={pki.serving_key}",
-                f"--client-ca-file={pki.ca_cert}",
-                "--authorization-mode=RBAC",
-                f"--service-account-issuer={SA_ISSUER}",
-                f"--service-account-key-file={pki.sa_pub}",
-                f"--service-account-signing-key-file={pki.sa_key}",
-                "--service-cluster-ip-range=10.0.0.0/24",
-                "--endpoint-reconciler-type=none",
-                "--disable-admission-plugins=ServiceAccount",
-                "--profiling=false",
-            ],
-            folder,
-        )
+        cp.apiserver_argv = [
+            str(assets / "kube-apiserver"),
+            f"--etcd-servers={client_url}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={secure_port}",
+            f"--cert-dir={folder / 'apiserver-certs'}",
+            f"--tls-cert-file={pki.serving_cert}",
+            f"--tls-private-key-file={pki.serving_key}",
+            f"--client-ca-file={pki.ca_cert}",
+            "--authorization-mode=RBAC",
+            f"--service-account-issuer={SA_ISSUER}",
+            f"--service-account-key-file={pki.sa_pub}",
+            f"--service-account-signing-key-file={pki.sa_key}",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--endpoint-reconciler-type=none",
+            "--disable-admission-plugins=ServiceAccount",
+            "--profiling=false",
+        ]
+        apiserver = start("kube-apiserver", cp.apiserver_argv, folder)
         cp.procs.append(apiserver)
         wait_until("kube-apiserver /readyz", lambda: cp.get("/readyz", timeout_s=3)[0] == 200, [etcd, apiserver])
     except BaseException:
