@@ -200,10 +200,11 @@ def simulate(
     else:
         typer.echo(dump(report_dict(meta, results, points), output.value))
     if plot is not None:
-        from capacity.present.simulate_plot import plot_replay
+        from capacity.present.figure_file import save_figure
+        from capacity.present.simulate_plot import replay_figure
 
         title = f"capctl simulate {first} to {last}, start-up {startup_s // 60} min"
-        plot_replay(plot, scenario, results, desired, startup_s // step_s, title)
+        save_figure(replay_figure(scenario, results, desired, startup_s // step_s, title), plot, dpi=90)
 
 
 def _lag_note(lag_s: int, step_s: int) -> str:

@@ -18,10 +18,10 @@ from pathlib import Path
 from capacity.common.errors import ConfigError, InputError, french
 from capacity.common.files import read_bounded
 from capacity.common.yamlio import MAX_FILE_BYTES
-from capacity.policy.mandates import ComponentLimits, MaintenanceWindow, Mandate
 from capacity.policy.mandates.crosscheck import cross_check
 from capacity.policy.mandates.in_force import in_force_problems
 from capacity.policy.mandates.loader import MandateFile, read_mandate
+from capacity.policy.mandates.model import ComponentLimits, MaintenanceWindow, Mandate
 from capacity.policy.mandates.problems import Problem, from_config_error, to_error
 from capacity.policy.prices import PRICES_FILE, Prices, load_prices
 from capacity.policy.topology import Plaque, Topology, load_topology

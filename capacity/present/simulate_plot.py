@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,6 @@ import numpy.typing as npt
 
 from capacity.policy.sizing import users_served
 from capacity.present import palette
-from capacity.present.figure_file import save_figure
 from capacity.simulate.delay import ready_replicas
 from capacity.simulate.metrics import StrategyResult
 from capacity.simulate.scenario import Scenario
@@ -46,19 +44,6 @@ def served_by_strategy(
     return {k: _served(scenario, ready_replicas(v, v[0], delay_steps)) for k, v in desired.items()}
 
 
-def plot_replay(
-    path: Path,
-    scenario: Scenario,
-    results: Sequence[StrategyResult],
-    desired: Mapping[str, IntArray],
-    delay_steps: int,
-    title: str,
-    days: Sequence[date] | None = None,
-) -> None:
-    """Scatter (cost €, share under-provisioned) + for each focus day (default: the worst), demand vs served 5-12 h."""
-    save_figure(replay_figure(scenario, results, desired, delay_steps, title, days), path, dpi=90)
-
-
 def replay_figure(
     scenario: Scenario,
     results: Sequence[StrategyResult],
@@ -67,7 +52,10 @@ def replay_figure(
     title: str,
     days: Sequence[date] | None = None,
 ) -> Any:
-    """The matplotlib figure of `plot_replay` (headless)."""
+    """Scatter (cost €, share under-provisioned) + for each focus day (default: the worst), demand vs served 5-12 h.
+
+    Headless; `present.figure_file.save_figure` writes it.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
