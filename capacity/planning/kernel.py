@@ -236,11 +236,14 @@ def plan_span(
     funders: Sequence[Funder],
     prices: Prices | None = None,
     budget: Mapping[str, float] | None = None,
+    *,
+    shortfall: bool = True,
 ) -> SpanPlan:
     """Plan consecutive days of one plaque (same funders throughout) in one vectorised pass.
 
     The days' slots are laid end to end, so pre-warm and maintenance holds cross midnight; `after`
-    (the next day's forecast, if known) lets the last slots pre-warm.
+    (the next day's forecast, if known) lets the last slots pre-warm. `shortfall=False` skips who the
+    clamps keep out (a third of the work; the budget search only needs replicas and costs).
     """
     lengths = [len(d.users) for d in days]
     n = sum(lengths)
@@ -269,7 +272,8 @@ def plan_span(
     )
     bounds = tuple(int(x) for x in np.concatenate([[0], np.cumsum(lengths)]))
     day_idx = np.repeat(np.arange(len(days)), lengths)
-    return SpanPlan(plaque, tuple(days), bounds, comps, _shortfall(days, funders, comps, day_idx))
+    kept_out = _shortfall(days, funders, comps, day_idx) if shortfall else None
+    return SpanPlan(plaque, tuple(days), bounds, comps, kept_out)
 
 
 _PER_SPAN = ("component", "funder_ids", "funder_ceiling")
