@@ -2,7 +2,7 @@
 
   observe  reload changed config files (a broken one keeps the last good version), take or renew the
            Lease, read the stabilisation state and what is in force for every component;
-  plan     the day plan (cached per day and config version) and, per component, the most it needs
+  plan     the day plan (kept per plaque, day and config version: plan_cache.py) and, per component, the most it needs
            between now and now + its lead time + the anticipation margin; live users per plaque when
            Prometheus is configured;
   decide   `kube.decide.decide` per component (pure);
@@ -21,13 +21,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from capacity.common.errors import CapctlError
-from capacity.common.timegrid import BASE_STEP_S, PARIS
+from capacity.common.timegrid import PARIS
 from capacity.operator.decide import Decision, History, Mode, Planned, decide, effective_mode
 from capacity.operator.kube.actuator import Actuator, Outcome
 from capacity.operator.kube.api import KubeClients, KubeError
@@ -36,11 +36,10 @@ from capacity.operator.kube.lease import LeaderElector, LeadershipLost
 from capacity.operator.kube.observe import Observed, TargetRef, observe
 from capacity.operator.kube.state import StateStore
 from capacity.operator.live_usage import LiveUsage
-from capacity.operator.lookahead import forecast_users, window
+from capacity.operator.lookahead import PlaqueDay, forecast_users, window
 from capacity.operator.ops_metrics import OpsMetrics
+from capacity.operator.plan_cache import PlanCache
 from capacity.operator.reload import Config, ConfigSource
-from capacity.planning.kernel import Plan, PlaquePlan
-from capacity.planning.plans import plan_day
 from capacity.policy.sizing import replicas_for_users
 
 log = logging.getLogger("capctl.controller")
@@ -84,7 +83,7 @@ class Controller:
     self_ref: dict[str, str] | None = None  # the operator's own object (Pod or Lease) for its Events
     timeout_s: tuple[float, float] = (3.0, 10.0)
     sleep: Callable[[float], None] = time.sleep
-    _plans: dict[tuple[str, date], Plan] = field(default_factory=dict)
+    plans: PlanCache = field(default_factory=PlanCache)
     _usage_error: str | None = None
     _plaques: set[str] = field(default_factory=set)
     _components: set[tuple[str, str]] = field(default_factory=set)
@@ -187,7 +186,7 @@ class Controller:
         self,
         cfg: Config,
         t: TargetRef,
-        days: list[PlaquePlan],
+        days: list[PlaqueDay],
         seen: Observed | KubeError,
         history: History,
         users: Mapping[str, float | None],
@@ -255,7 +254,7 @@ class Controller:
 
     # ------------------------------------------------------------------ plan and inputs
 
-    def _day_plans(self, cfg: Config, now: datetime) -> dict[str, list[PlaquePlan]]:
+    def _day_plans(self, cfg: Config, now: datetime) -> dict[str, list[PlaqueDay]]:
         """Per plaque: today's plan, and tomorrow's when a lead time crosses midnight."""
         today = now.astimezone(PARIS).date()
         lead = max(c.lead_time_s for p in cfg.policies.topology.plaques for c in p.components)
@@ -265,16 +264,7 @@ class Controller:
             if (now + timedelta(seconds=longest)).astimezone(PARIS).date() == today
             else [today, today + timedelta(days=1)]
         )
-        plans = [self._plan(cfg, d) for d in days]
-        return {pp.plaque.id: [p.plaques[i] for p in plans] for i, pp in enumerate(plans[0].plaques)}
-
-    def _plan(self, cfg: Config, day: date) -> Plan:
-        key = (cfg.version, day)
-        if key not in self._plans:
-            if len(self._plans) > 4:
-                self._plans.clear()
-            self._plans[key] = plan_day(day, BASE_STEP_S, cfg.policies, cfg.calendar, cfg.rates)
-        return self._plans[key]
+        return self.plans.days(cfg, days)
 
     def _live_users(self, plaques: list[str], now: datetime) -> Mapping[str, float | None]:
         if self.usage is None:
@@ -314,7 +304,7 @@ class Controller:
 
     def _publish(
         self,
-        days: Mapping[str, list[PlaquePlan]],
+        days: Mapping[str, list[PlaqueDay]],
         reports: list[ComponentReport],
         users: Mapping[str, float | None],
         now: datetime,
