@@ -84,6 +84,7 @@ class Controller:
     timeout_s: tuple[float, float] = (3.0, 10.0)
     sleep: Callable[[float], None] = time.sleep
     plans: PlanCache = field(default_factory=PlanCache)
+    _namespaced: set[tuple[str | None, str]] = field(default_factory=set)  # cluster-wide lists forbidden
     _usage_error: str | None = None
     _plaques: set[str] = field(default_factory=set)
     _components: set[tuple[str, str]] = field(default_factory=set)
@@ -156,7 +157,7 @@ class Controller:
             self.metrics.errors.labels("plan").inc()
             return TickReport(now=now, leader=True, aborted=str(exc), config_version=cfg.version)
         targets = _targets(cfg)
-        observed = observe(self.clients, targets, timeout_s=self.timeout_s)
+        observed = observe(self.clients, targets, timeout_s=self.timeout_s, namespaced=self._namespaced)
         users = self._live_users(list(days), now)
         if self.usage is not None and self.usage.last_error:
             errors.append(self.usage.last_error)
