@@ -155,9 +155,10 @@ def plan_month(
     plaques = [p for p in policies.topology.plaques if isinstance(rates, UsageRates) or p.id in rates]
     inputs = {}
     unfunded: dict[date, str] = {}
+    in_force = _in_force(policies, days)
     for p in plaques:
         fc, after = _forecasts(p, days, step_s, calendar, rates)
-        funders = _funders_by_day(policies, p, days, unfunded)
+        funders = _funders_by_day(policies, p, days, unfunded, in_force)
         inputs[p.id] = (fc, after, funders)
 
     def run(plaque: Plaque, levels: Mapping[str, float]) -> list[_Span]:
@@ -223,16 +224,24 @@ def _plan_runs(
     return spans
 
 
+def _in_force(policies: Policies, days: Sequence[date]) -> list[tuple[bool, ...]]:
+    """Per day, which mandates are in force (the same for every plaque: computed once per month)."""
+    return [tuple(m.validity.contains(d) for m in policies.mandates) for d in days]
+
+
 def _funders_by_day(
-    policies: Policies, plaque: Plaque, days: Sequence[date], unfunded: dict[date, str]
+    policies: Policies,
+    plaque: Plaque,
+    days: Sequence[date],
+    unfunded: dict[date, str],
+    in_force: Sequence[tuple[bool, ...]],
 ) -> list[tuple[Funder, ...] | None]:
-    """Funders in force each day (recomputed only when some mandate starts or ends); None where a
-    segment has no mandate, with the reason in `unfunded` (plaque id, NUL, message)."""
+    """Funders in force each day (recomputed only when some mandate starts or ends, `in_force`); None
+    where a segment has no mandate, with the reason in `unfunded` (plaque id, NUL, message)."""
     out: list[tuple[Funder, ...] | None] = []
     last_key: tuple[bool, ...] | None = None
     current: tuple[Funder, ...] | None = None
-    for d in days:
-        key = tuple(m.validity.contains(d) for m in policies.mandates)
+    for d, key in zip(days, in_force, strict=True):
         if key != last_key:
             last_key = key
             try:
@@ -458,10 +467,11 @@ def month_budget_levels(
     days = _month(day, calendar)
     series: dict[str, _Series] = {}
     unfunded: dict[date, str] = {}
+    in_force = _in_force(policies, days)
     for p in policies.topology.plaques:
         if not (isinstance(rates, UsageRates) or p.id in rates):
             continue
-        funders = _funders_by_day(policies, p, days, unfunded)
+        funders = _funders_by_day(policies, p, days, unfunded, in_force)
         if not any(f.mandate.id in budgets for fs in funders if fs for f in fs):
             continue
         fc, after = _forecasts(p, days, step_s, calendar, rates)

@@ -42,7 +42,7 @@ from capacity.planning.demand import DayForecast, UsageRates
 from capacity.planning.shortfall import Shortfall, funders_shortfall
 from capacity.policy.bundle import Funder, Policies
 from capacity.policy.prices import Prices
-from capacity.policy.sizing import prewarm, prewarm_window_slots, replicas_for_users, users_served
+from capacity.policy.sizing import forward_max, prewarm, prewarm_window_slots, replicas_for_users, users_served
 from capacity.policy.topology import Component, Plaque
 
 #: A rise the reactive HPA cannot follow: more than its default tolerance (0.1) within one pod lead time.
@@ -327,10 +327,9 @@ def plan_component(
     need_all = replicas_for_users(users, component)
     sized = need_all if high is None else rush_need(users, high, component, step_s)
     window = prewarm_window_slots(component, step_s)
-    padded = np.concatenate([sized, np.full(window, sized[-1], dtype=np.int64)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, window + 1)[:n]
-    source = np.minimum(windows.argmax(axis=1) + np.arange(n), len(users) - 1)
-    wish = windows.max(axis=1).astype(np.int64)
+    most, at = forward_max(sized, window, n)
+    source = np.minimum(at + np.arange(n), len(users) - 1)
+    wish = most.astype(np.int64)
     need = need_all[:n]
     mean_wish = prewarm(need_all, window)[:n]
 

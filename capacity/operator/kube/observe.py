@@ -18,7 +18,7 @@ from typing import Any
 from capacity.operator.kube.api import KubeClients, KubeError, NotFound, Obj, call
 
 KIND_HPA = "HorizontalPodAutoscaler"
-PAGE = 500  # objects per page of a cluster-wide list (the API server's recommended chunk)
+PAGE = 2000  # objects per page of a cluster-wide list: a few MB of JSON, a national topology in ~5 pages
 log = logging.getLogger("capctl.observe")
 
 
