@@ -183,6 +183,7 @@ def case(policies: Path, kubeconfig: Path, code: Path | None) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-c", script, str(policies), str(kubeconfig)],
         env=_child_env(code),
+        cwd=policies.parent,  # not this checkout: `python -c` puts the working directory first on sys.path
         capture_output=True,
         text=True,
         check=False,
@@ -203,7 +204,7 @@ def run_once(policies: Path, kubeconfig: Path, code: Path | None) -> dict[str, A
         [sys.executable, "-c", "from capacity.cli import main; main()", "run", "--once", "--policies", str(policies),
          "--mode", "direct", "--now", NOW.isoformat(), "--kubeconfig", str(kubeconfig),
          "--metrics-address", "127.0.0.1", "--metrics-port", str(port), "--lease-name", "capctl-once"],
-        env=_child_env(code), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=_child_env(code), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=policies.parent,
     )  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)

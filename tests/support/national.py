@@ -53,6 +53,15 @@ class _NoAliases(yaml.SafeDumper):
         return True
 
 
+def _code(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    """Quote département codes: a YAML 1.2 reader takes a bare 08 for the number 8."""
+    style = "'" if len(data) <= 3 and data[:1].isdigit() else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_NoAliases.add_representer(str, _code)
+
+
 def _slug(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return "-".join("".join(c if c.isalnum() else " " for c in plain).split())
