@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from capacity.common.errors import ConfigError
-from capacity.operator.reload import ConfigSource, load_model, load_settings
+from capacity.learning.model_file import read_model as load_model
+from capacity.operator.reload import ConfigSource, load_settings
 from capacity.planning.demand import default_rates
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from capacity.calendar.base import (
 )
 from capacity.calendar.overlays import Event, load_events
 from capacity.calendar.places import departements_of_place, resolve_place
-from capacity.calendar.types import CLASS_STATES, STATE_INDEX, DayInfo, DayState, Level, Place
+from capacity.calendar.types import CLASS_STATES, STATE_INDEX, DayInfo, DayState, Level, Place, check_supported
 from capacity.common.errors import InputError
 
 _STATES: tuple[DayState, ...] = tuple(sorted(DayState, key=STATE_INDEX.__getitem__))
@@ -106,13 +106,7 @@ class SchoolCalendar:
         return SUPPORTED_FROM, SUPPORTED_TO
 
     def check_supported(self, d: date) -> None:
-        if isinstance(d, datetime):  # a datetime's calendar day depends on its time zone: say which
-            raise InputError(f"expected a date, got the datetime {d.isoformat()}; pass its local date")
-        if not SUPPORTED_FROM <= d <= SUPPORTED_TO:
-            raise InputError(
-                f"date {d} is outside the supported range {SUPPORTED_FROM} to {SUPPORTED_TO} "
-                "(the school years for which the `holidays` package has official school holidays)"
-            )
+        check_supported(self, d)
 
     def day(self, d: date, place: Place, level: Level) -> DayInfo:
         """The state of one day, its flags and the names that decided it."""

@@ -29,9 +29,9 @@ Semantics, in the order the engine applies them:
   département 59 changes the answer for "59", not for "académie de Lille" or "zone B", which also
   cover places it does not concern.
 
-Errors are `ConfigError`s naming the file, the line and the field. Loading is as safe as
-`yaml.safe_load` (the SafeLoader constructs every scalar), but walks the composed nodes so that each
-value keeps its line.
+Errors are `ConfigError`s naming the file, the line and the field. Files are read and composed through
+the one YAML seam (capacity/common/yamlio.py: bounded read, depth limit, no aliases, YAML 1.2 numbers);
+this module walks the composed nodes so that each value keeps its line.
 """
 
 from __future__ import annotations
@@ -55,11 +55,11 @@ from capacity.calendar.places import (
 )
 from capacity.calendar.types import CLASS_STATES, DayState, Level
 from capacity.common.errors import ConfigError, InputError
+from capacity.common.yamlio import AMBIGUOUS, compose_text, read_text, scalar_value
 
 EVENT_FIELDS = ("id", "name", "from", "to", "state", "scope", "replaces", "weekdays", "source", "confidence")
 SCOPE_FIELDS = ("zones", "academies", "departements", "levels")
 CONFIDENCES = ("H", "M-H", "M", "L-M", "L", "UNCONFIRMED")
-MAX_FILE_BYTES = 1_000_000
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _WEEKDAYS = {
     **{n: i for i, n in enumerate(("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"))},
@@ -69,8 +69,6 @@ _WEEKDAYS = {
 }
 _LEVELS = {"ecole": Level.ECOLE, "college": Level.COLLEGE, "lycee": Level.LYCEE}
 _T = TypeVar("_T")
-#: libyaml's safe loader when available (same safety and node marks, ~5× faster to parse).
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_TAG = "tag:yaml.org,2002:"
 
 
@@ -186,7 +184,11 @@ def _level(value: str) -> Level:
 
 
 def event_files(paths: Sequence[Path]) -> list[Path]:
-    """Expand folders into their *.yaml / *.yml files (name order); files stay in the order given."""
+    """Expand folders into their *.yaml / *.yml files (name order); files stay in the order given.
+
+    The one expander of `--events` for every command and the operator's hot reload; a missing path is kept,
+    so that loading it says "event file not found" with its name.
+    """
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -208,48 +210,28 @@ def load_events(paths: Sequence[Path]) -> tuple[Event, ...]:
 
 def load_event_file(path: Path) -> list[Event]:
     """Read and validate one event file."""
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ConfigError(f"file larger than {MAX_FILE_BYTES} bytes; is it an event file?", path=str(path))
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("event file not found", path=str(path)) from None
-    except UnicodeDecodeError:
-        raise ConfigError("event file is not UTF-8 text", path=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read event file: {exc.strerror}", path=str(path)) from None
+    text = read_text(path, "event file")  # the one YAML seam: bounded, regular files only
     return parse_events(text, str(path))
 
 
 def parse_events(text: str, path: str) -> list[Event]:
     """Validate the events of one YAML document; `path` is only used in messages."""
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-        return _File(path, loader).events(root)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            f"invalid YAML: {exc.problem or exc.context}", path=path, line=mark.line + 1 if mark else None
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", path=path) from None
-    finally:
-        loader.dispose()
+    return _File(path).events(compose_text(text, path))  # the one YAML seam: size, depth, YAML 1.2 numbers
 
 
 class _File:
     """Walks the composed nodes of one file; every error carries the node's line."""
 
-    def __init__(self, path: str, loader: yaml.SafeLoader | yaml.CSafeLoader) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.loader = loader
 
     def error(self, node: yaml.Node, where: str, message: str) -> ConfigError:
         return ConfigError(f"{where}: {message}", path=self.path, line=node.start_mark.line + 1)
 
     def check_tag(self, node: yaml.Node, where: str) -> None:
         """Only plain YAML types: a `!!python/...` or custom tag is refused where it stands."""
+        if node.tag == AMBIGUOUS:
+            return  # scalar_value says what is wrong with the number
         if not node.tag.startswith(_PLAIN_TAG) or node.tag.startswith(f"{_PLAIN_TAG}python"):
             raise self.error(node, where, f"YAML tag {node.tag!r} is not allowed; write a plain value")
 
@@ -258,7 +240,7 @@ class _File:
         if not isinstance(node, yaml.ScalarNode):
             raise self.error(node, where, "expected a single value, not a list or a mapping")
         try:
-            return self.loader.construct_object(node, deep=True)
+            return scalar_value(node, self.path)
         except (yaml.constructor.ConstructorError, ValueError) as exc:
             problem = getattr(exc, "problem", None) or str(exc)
             raise self.error(node, where, f"unsupported value {node.value!r} ({problem})") from None

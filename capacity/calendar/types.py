@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
+
+from capacity.common.errors import InputError
 
 
 class Level(StrEnum):
@@ -76,3 +78,17 @@ class Calendar(Protocol):
     def supported_range(self) -> tuple[date, date]: ...
 
     def day(self, d: date, place: Place, level: Level) -> DayInfo: ...
+
+
+def check_supported(calendar: Calendar, *days: date) -> date:
+    """The one range check: refuse days the calendar cannot answer for, naming the range; returns its last day."""
+    first, last = calendar.supported_range
+    for d in days:
+        if isinstance(d, datetime):  # a datetime's calendar day depends on its time zone: say which
+            raise InputError(f"expected a date, got the datetime {d.isoformat()}; pass its local date")
+        if not first <= d <= last:
+            raise InputError(
+                f"date {d} is outside the supported range {first} to {last} "
+                "(the school years for which the `holidays` package has official school holidays)"
+            )
+    return last

@@ -7,49 +7,33 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar
-from capacity.cli.prom_opts import (
-    CaFileOpt,
-    InsecureOpt,
-    PasswordFileOpt,
-    QueriesOpt,
-    StepOpt,
-    TimeoutOpt,
-    TokenFileOpt,
-    UrlOpt,
-    UserFileOpt,
-    make_source,
-    progress,
-)
+from capacity.cli.prom_opts import StepOpt, progress, prometheus_options
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
     from capacity.learning.backtest import Backtest
+    from capacity.learning.source import PrometheusOptions
 
 
 @app.command()
+@prometheus_options()
 def backtest(
     date_from: Annotated[str, typer.Option("--from", help="first day to forecast, YYYY-MM-DD")],
     date_to: Annotated[str, typer.Option("--to", help="last day to forecast (included)")],
-    prometheus_url: UrlOpt = None,
     horizon: Annotated[str, typer.Option("--horizon", help="forecast this far ahead (whole days)")] = "7d",
     refit: Annotated[str, typer.Option("--refit", help="refit the rates this often")] = "7d",
     history: Annotated[str, typer.Option("--history", help="history before the first cutoff")] = "365d",
     model: ModelOpt = None,
     plaque: Annotated[list[str] | None, typer.Option("--plaque", help="plaque id (repeatable; default all)")] = None,
     step: StepOpt = "5m",
-    queries: QueriesOpt = None,
-    prometheus_token_file: TokenFileOpt = None,
-    prometheus_username_file: UserFileOpt = None,
-    prometheus_password_file: PasswordFileOpt = None,
-    prometheus_ca_file: CaFileOpt = None,
-    prometheus_insecure: InsecureOpt = False,
-    prometheus_timeout: TimeoutOpt = "30s",
     output: OutputOpt = Output.table,
     plot: Annotated[Path | None, typer.Option("--plot", dir_okay=False, help="draw forecast vs actual (PNG)")] = None,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    prometheus: PrometheusOptions | None = None,
 ) -> None:
     """Rolling-origin backtest: day D is forecast from data strictly older than D - horizon.
 
@@ -62,51 +46,48 @@ def backtest(
     from capacity.learning.backtest import BacktestOptions, run_backtest
     from capacity.learning.history import fetch_history
     from capacity.learning.pipeline import prepare
-    from capacity.learning.queries import load_queries
     from capacity.learning.window import parse_days
     from capacity.planning.demand import default_rates
     from capacity.policy.bundle import load_policies
+    from capacity.present.figure_file import check_plot_path
     from capacity.present.tables import dump
 
-    if not prometheus_url:
+    if prometheus is None:
         raise InputError("--prometheus-url is required: actual peaks come from your Prometheus")
     first, last = parse_date(date_from), parse_date(date_to)
     if last < first:
         raise InputError(f"--to {last} is before --from {first}")
     options = BacktestOptions(horizon_days=parse_days(horizon), refit_days=parse_days(refit))
+    if plot is not None:
+        check_plot_path(plot)
     pol = load_policies(policies)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
     for d in (first, last):
-        calendar.check_supported(d)
+        check_supported(calendar, d)
     fixed = None
     if model is not None:
-        from capacity.learning.model_file import load_model
+        from capacity.learning.model_file import Model, read_model
 
-        loaded = load_model(model)
+        loaded = read_model(model)
         first_cutoff = first - timedelta(days=options.horizon_days)
-        if loaded.fit_window[1] >= first_cutoff:
+        if not isinstance(loaded, Model):  # usage rates in the prior's spec: fitted on nothing, no lookahead
+            fixed = dict.fromkeys((p.id for p in plaques), loaded)
+        elif loaded.fit_window[1] >= first_cutoff:
             raise InputError(
                 f"{model} was fitted on data up to {loaded.fit_window[1]}, but the first forecast (for {first}, "
                 f"horizon {options.horizon_days} d) may only see data before {first_cutoff}: the backtest would "
                 f"see the future. Fit on data before {first_cutoff}, or start the backtest later."
             )
-        fixed = loaded.rates_by_plaque([p.id for p in plaques])
+        else:
+            fixed = loaded.rates_by_plaque([p.id for p in plaques])
     supported_from = calendar.supported_range[0]
     fetch_first = max(supported_from, first - timedelta(days=options.horizon_days + parse_days(history)))
-    source = make_source(
-        prometheus_url,
-        prometheus_token_file,
-        prometheus_username_file,
-        prometheus_password_file,
-        prometheus_ca_file,
-        prometheus_insecure,
-        prometheus_timeout,
-    )
+    source = prometheus.source()
     with progress() as bar:
         hist = fetch_history(
             source,
-            load_queries(queries),
+            prometheus.queries,
             plaques,
             fetch_first,
             last,

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from capacity.common.errors import InputError
-
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -40,23 +38,11 @@ EventsOpt = Annotated[
 ]
 
 
-def event_files(paths: list[Path] | None) -> list[Path]:
-    """Expand folders into their *.yaml files, in order."""
-    out: list[Path] = []
-    for p in paths or []:
-        if p.is_dir():
-            out.extend(sorted(p.glob("*.yaml")))
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InputError(f"event file or folder {p} not found")
-    return out
-
-
 def load_calendar(events: list[Path] | None) -> SchoolCalendar:
     from capacity.calendar import SchoolCalendar
+    from capacity.calendar.overlays import event_files
 
-    return SchoolCalendar.load(event_files(events))
+    return SchoolCalendar.load(event_files(events or []))
 
 
 def load_rates(policies: Policies, model: Path | None = None) -> tuple[RatesInput, Policies]:
@@ -70,7 +56,6 @@ def load_rates(policies: Policies, model: Path | None = None) -> tuple[RatesInpu
         from capacity.planning.demand import default_rates
 
         return default_rates(), policies
-    from capacity.learning.model_file import load_model
+    from capacity.learning.model_file import rates_for_plaques, read_model
 
-    fitted = load_model(model)
-    return fitted.rates_by_plaque([p.id for p in policies.topology.plaques]), fitted.apply(policies)
+    return rates_for_plaques(read_model(model), policies)

@@ -7,21 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, Output, OutputOpt, PoliciesOpt, load_calendar
-from capacity.cli.prom_opts import (
-    CaFileOpt,
-    InsecureOpt,
-    PasswordFileOpt,
-    QueriesOpt,
-    StepOpt,
-    TimeoutOpt,
-    TokenFileOpt,
-    UrlOpt,
-    UserFileOpt,
-    make_source,
-    progress,
-)
+from capacity.cli.prom_opts import StepOpt, progress, prometheus_options
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
@@ -32,62 +21,46 @@ if TYPE_CHECKING:
     from capacity.learning.history import History
     from capacity.learning.model_file import Model
     from capacity.learning.queries import QueryConfig
-    from capacity.learning.source import MetricsSource
+    from capacity.learning.source import MetricsSource, PrometheusOptions
     from capacity.policy.topology import Plaque
 
 
 @app.command()
+@prometheus_options()
 def fit(
     date_from: Annotated[str, typer.Option("--from", help="first local day of history, YYYY-MM-DD")],
     date_to: Annotated[str, typer.Option("--to", help="last local day (included)")],
     out: Annotated[Path, typer.Option("--out", dir_okay=False, help="model file to write (JSON)")],
-    prometheus_url: UrlOpt = None,
     plaque: Annotated[list[str] | None, typer.Option("--plaque", help="plaque id (repeatable; default all)")] = None,
     step: StepOpt = "5m",
-    queries: QueriesOpt = None,
-    prometheus_token_file: TokenFileOpt = None,
-    prometheus_username_file: UserFileOpt = None,
-    prometheus_password_file: PasswordFileOpt = None,
-    prometheus_ca_file: CaFileOpt = None,
-    prometheus_insecure: InsecureOpt = False,
-    prometheus_timeout: TimeoutOpt = "30s",
     output: OutputOpt = Output.table,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    prometheus: PrometheusOptions | None = None,
 ) -> None:
     """Fit usage rates (shared by all plaques), plaque levels and component capacity; write the model."""
+    from capacity.common.files import check_writable
     from capacity.common.timegrid import parse_date, parse_step
     from capacity.learning.model_file import save_model
-    from capacity.learning.queries import load_queries
     from capacity.policy.bundle import load_policies
     from capacity.present.tables import dump
 
-    if not prometheus_url:
+    if prometheus is None:
         raise InputError("--prometheus-url is required: the Prometheus that holds your ENT metrics")
     first, last = parse_date(date_from), parse_date(date_to)
     step_s = parse_step(step)
+    check_writable(out, "--out model file")  # before minutes of fetching and fitting
     pol = load_policies(policies)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
     for d in (first, last):
-        calendar.check_supported(d)
-    config = load_queries(queries)
-    source = make_source(
-        prometheus_url,
-        prometheus_token_file,
-        prometheus_username_file,
-        prometheus_password_file,
-        prometheus_ca_file,
-        prometheus_insecure,
-        prometheus_timeout,
-    )
+        check_supported(calendar, d)
+    config = prometheus.queries
+    source = prometheus.source()
     with progress() as bar:
         model, report = fit_from_source(source, config, calendar, plaques, first, last, step_s, bar)
         bar.update("writing", 0, 1)
-        try:
-            save_model(model, out)
-        except OSError as exc:
-            raise InputError(f"cannot write {out}: {exc.strerror}") from None
+        save_model(model, out)  # atomic: on any failure the previous model stays whole
         bar.update("writing", 1, 1)
     if output is Output.table:
         typer.echo(fit_table(report))

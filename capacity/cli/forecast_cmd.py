@@ -6,46 +6,31 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar
-from capacity.cli.prom_opts import (
-    CaFileOpt,
-    InsecureOpt,
-    PasswordFileOpt,
-    QueriesOpt,
-    TimeoutOpt,
-    TokenFileOpt,
-    UrlOpt,
-    UserFileOpt,
-    make_source,
-    progress,
-)
+from capacity.cli.prom_opts import progress, prometheus_options
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
+    from capacity.learning.source import PrometheusOptions
     from capacity.planning.demand import DayForecast
     from capacity.policy.topology import Plaque
 
 
 @app.command()
+@prometheus_options()
 def forecast(
     date: Annotated[str, typer.Option("--date", help="day to forecast, YYYY-MM-DD (Europe/Paris)")],
     plaque: Annotated[list[str] | None, typer.Option("--plaque", help="plaque id (repeatable; default all)")] = None,
     model: ModelOpt = None,
-    prometheus_url: UrlOpt = None,
     history: Annotated[str, typer.Option("--history", help="with --prometheus-url: days to learn from")] = "365d",
     step: Annotated[str, typer.Option("--step", help="slot length: 15m or 1h (also 5m, 30m)")] = "1h",
     query_step: Annotated[str, typer.Option("--query-step", help="with --prometheus-url: query resolution")] = "5m",
-    queries: QueriesOpt = None,
-    prometheus_token_file: TokenFileOpt = None,
-    prometheus_username_file: UserFileOpt = None,
-    prometheus_password_file: PasswordFileOpt = None,
-    prometheus_ca_file: CaFileOpt = None,
-    prometheus_insecure: InsecureOpt = False,
-    prometheus_timeout: TimeoutOpt = "30s",
     output: OutputOpt = Output.table,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    prometheus: PrometheusOptions | None = None,
 ) -> None:
     """Forecast demand per slot from a model file, or learned on the spot from Prometheus.
 
@@ -57,47 +42,41 @@ def forecast(
     from capacity.common.timegrid import PARIS, parse_date, parse_step
     from capacity.learning.pipeline import forecast as forecast_days
     from capacity.learning.pipeline import history_window
-    from capacity.learning.queries import load_queries
     from capacity.learning.window import parse_days
     from capacity.policy.bundle import load_policies
     from capacity.present.tables import dump
 
-    if model is not None and prometheus_url:
+    if model is not None and prometheus is not None:
         raise InputError("give --model or --prometheus-url, not both")
     day = parse_date(date)
     step_s = parse_step(step)
     pol = load_policies(policies)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
-    calendar.check_supported(day)
+    check_supported(calendar, day)
     notes: list[str] = []
-    if prometheus_url:
+    if prometheus is not None:
         first, last = history_window(day, parse_days(history))
         last = min(last, datetime.now(PARIS).date())  # the only clock read: data cannot come from the future
         first = max(first, calendar.supported_range[0])
         if last < first:
             raise InputError(f"no history before {day} to learn from: use --model, or a later --date")
-        source = make_source(
-            prometheus_url,
-            prometheus_token_file,
-            prometheus_username_file,
-            prometheus_password_file,
-            prometheus_ca_file,
-            prometheus_insecure,
-            prometheus_timeout,
-        )
+        source = prometheus.source()
         with progress() as bar:
             fitted, _ = fit_from_source(
-                source, load_queries(queries), calendar, plaques, first, last, parse_step(query_step), bar, False
+                source, prometheus.queries, calendar, plaques, first, last, parse_step(query_step), bar, False
             )
         notes = list(fitted.notes)
         rates = fitted.rates_by_plaque([p.id for p in plaques])
     elif model is not None:
-        from capacity.learning.model_file import load_model
+        from capacity.learning.model_file import Model, read_model
 
-        loaded = load_model(model)
-        notes = [f"{p}: {f.note}" for p, f in loaded.plaques.items() if f.note]
-        rates = loaded.rates_by_plaque([p.id for p in plaques])
+        loaded = read_model(model)
+        if isinstance(loaded, Model):
+            notes = [f"{p}: {f.note}" for p, f in loaded.plaques.items() if f.note]
+            rates = loaded.rates_by_plaque([p.id for p in plaques])
+        else:
+            rates = dict.fromkeys((p.id for p in plaques), loaded)
     else:
         from capacity.planning.demand import default_rates
 

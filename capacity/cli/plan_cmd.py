@@ -17,7 +17,9 @@ def plan(
     plaque: Annotated[list[str] | None, typer.Option("--plaque", help="plaque id (repeatable; default all)")] = None,
     step: Annotated[str, typer.Option("--step", help="slot length: 15m or 1h (also 5m, 30m)")] = "1h",
     output: OutputOpt = Output.table,
-    plot: Annotated[Path | None, typer.Option("--plot", help="draw the day per plaque into this PNG")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="draw the day per plaque into this image (.png, .svg, .pdf)")
+    ] = None,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
     model: ModelOpt = None,
@@ -26,10 +28,13 @@ def plan(
     from capacity.common.timegrid import parse_date, parse_step
     from capacity.planning.plans import plan_day
     from capacity.policy.bundle import load_policies
+    from capacity.present.figure_file import check_plot_path
     from capacity.present.tables import dump, plan_dict, plan_table
 
     day = parse_date(date)
     step_s = parse_step(step)
+    if plot is not None:
+        check_plot_path(plot)
     pol = load_policies(policies)
     calendar = load_calendar(events)
     if plaque:

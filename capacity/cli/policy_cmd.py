@@ -40,13 +40,29 @@ def validate(
     lang: Annotated[Lang, typer.Option("--lang", help="language of the messages: fr or en")] = Lang.fr,
     output: OutputOpt = Output.table,
     policies: PoliciesOpt = None,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            "--now",
+            help="check which mandates are in force on this day (YYYY-MM-DD or ISO time); default: today",
+        ),
+    ] = None,
 ) -> None:
-    """Check mandate files (structure, meaning, and against topology, prices and each other). Exit 1 if wrong."""
+    """Check mandate files (structure, meaning, and against topology, prices and each other). Exit 1 if wrong.
+
+    Also warns about mandates expired or not yet in force on --today, and parts of a plaque left without
+    any mandate in force within the next days (warnings do not change the exit code).
+    """
+    from datetime import datetime
+
+    from capacity.common.timegrid import PARIS, parse_day
     from capacity.policy.bundle import default_policies_dir, read_paths
     from capacity.policy.mandates.problems import as_dict, render, summary
     from capacity.present.tables import dump
 
-    bundle = read_paths(paths or [], policies or default_policies_dir())
+    day = parse_day(today, "--today") if today else datetime.now(PARIS).date()
+    bundle = read_paths(paths or [], policies or default_policies_dir(), today=day)
     problems = sorted(bundle.problems, key=lambda p: (p.path, p.line or 0, p.column or 0))
     if output is Output.table:
         for p in problems:
@@ -75,9 +91,9 @@ def explain(
     model: ModelOpt = None,
 ) -> None:
     """What a collectivité's mandate did to the plan that day, in plain French."""
+    from capacity.calendar.types import check_supported
     from capacity.common.timegrid import parse_date, parse_step
     from capacity.planning.budget import plan_month
-    from capacity.planning.kernel import check_supported
     from capacity.planning.report import explain_dict
     from capacity.policy.bundle import load_policies
     from capacity.policy.mandates.words import explain_text
@@ -108,9 +124,9 @@ def diff(
     model: ModelOpt = None,
 ) -> None:
     """How a change of mandate changes cost, capacity and shortfall over a period, per collectivité."""
+    from capacity.calendar.types import check_supported
     from capacity.common.errors import InputError
     from capacity.common.timegrid import parse_date, parse_step
-    from capacity.planning.kernel import check_supported
     from capacity.planning.plans import plan_range
     from capacity.planning.report import diff_rows, period_totals
     from capacity.policy.mandates.words import diff_text

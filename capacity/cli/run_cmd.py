@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,10 +10,12 @@ import typer
 
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt
+from capacity.cli.prom_opts import prometheus_options
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from capacity.learning.source import PrometheusOptions
     from capacity.operator.controller import TickReport
 
 
@@ -31,6 +31,7 @@ class LogFormat(StrEnum):
 
 
 @app.command()
+@prometheus_options(timeout="5s")
 def run(
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
@@ -39,15 +40,13 @@ def run(
         ModeOpt.recommend
     ),
     tick: Annotated[float, typer.Option("--tick", min=1.0, help="seconds between ticks")] = 60.0,
-    prometheus_url: Annotated[str | None, typer.Option("--prometheus-url", help="live usage source")] = None,
-    prometheus_token_file: Annotated[Path | None, typer.Option("--prometheus-token-file", dir_okay=False)] = None,
-    prometheus_ca_file: Annotated[Path | None, typer.Option("--prometheus-ca-file", dir_okay=False)] = None,
-    prometheus_username_file: Annotated[Path | None, typer.Option("--prometheus-username-file", dir_okay=False)] = None,
-    prometheus_password_file: Annotated[Path | None, typer.Option("--prometheus-password-file", dir_okay=False)] = None,
     metrics_address: Annotated[str, typer.Option("--metrics-address")] = "0.0.0.0",
     metrics_port: Annotated[int, typer.Option("--metrics-port", help="/metrics, /healthz, /readyz")] = 9090,
     lease_name: Annotated[str, typer.Option("--lease-name")] = "capctl",
     lease_namespace: Annotated[str | None, typer.Option("--lease-namespace", help="default: $POD_NAMESPACE")] = None,
+    state_configmap: Annotated[
+        str, typer.Option("--state-configmap", help="ConfigMap (lease namespace) holding the stabilisation state")
+    ] = "capctl-state",
     identity: Annotated[str | None, typer.Option("--identity", help="default: $POD_NAME")] = None,
     once: Annotated[bool, typer.Option("--once", help="run one tick, print it, exit")] = False,
     now: Annotated[
@@ -56,35 +55,34 @@ def run(
     kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", dir_okay=False)] = None,
     context: Annotated[str | None, typer.Option("--context", help="kubeconfig context")] = None,
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.json,
+    prometheus: PrometheusOptions | None = None,
 ) -> None:
     """Raise capacity before the rush, within the mandates: plan, decide and act every tick."""
     import logging
-    import time
-    from datetime import datetime
 
     from capacity.common.errors import InputError
-    from capacity.common.timegrid import PARIS
-    from capacity.operator.controller import Controller
     from capacity.operator.decide import Mode
-    from capacity.operator.kube.api import KubeClients, KubeSettings
-    from capacity.operator.kube.lease import LeaderElector, LeaseSettings
-    from capacity.operator.kube.state import StateStore
-    from capacity.operator.live_usage import PrometheusAuth, PrometheusUsage
+    from capacity.operator.kube.api import KubeSettings
+    from capacity.operator.live_usage import PrometheusUsage
     from capacity.operator.logs import setup_logging
-    from capacity.operator.ops_metrics import Health, OpsMetrics, serve
-    from capacity.operator.reload import ConfigSource
-    from capacity.operator.runner import Runner
+    from capacity.operator.ops_metrics import serve
+    from capacity.operator.wiring import (
+        OperatorOptions,
+        build_operator,
+        build_runner,
+        default_identity,
+        default_namespace,
+        operator_clock,
+        self_reference,
+    )
     from capacity.policy.bundle import default_policies_dir
 
     setup_logging(log_format.value)
     start = _parse_now(now) if now else None
-    if (prometheus_username_file is None) != (prometheus_password_file is None):
-        raise InputError("give both --prometheus-username-file and --prometheus-password-file, or neither")
-    for f in (model, prometheus_token_file, prometheus_ca_file, prometheus_username_file, prometheus_password_file):
-        if f is not None and not f.is_file():
-            raise InputError(f"file {f} not found")
-    ident = identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
-    namespace = lease_namespace or os.environ.get("POD_NAMESPACE") or "default"
+    if model is not None and not model.is_file():
+        raise InputError(f"file {model} not found")
+    ident = identity or default_identity()
+    namespace = lease_namespace or default_namespace()
 
     log = logging.getLogger("capctl.run")
     facts = {
@@ -92,84 +90,66 @@ def run(
         "tick_s": tick,
         "identity": ident,
         "lease": f"{namespace}/{lease_name}",
-        "prometheus": prometheus_url or None,
+        "state": f"{namespace}/{state_configmap}",
+        "prometheus": prometheus.url if prometheus else None,
+        "queries": prometheus.queries.source if prometheus else None,
         "once": once,
         "now": start.isoformat() if start else None,
     }
     log.info("starting", extra={"fields": facts})
-    if not prometheus_url:
+    if prometheus is None:
         log.warning("no --prometheus-url: scale-down follows the forecast alone (no live-usage guard)")
-    source = ConfigSource(policies or default_policies_dir(), events or [], model)
-    source.poll()  # a broken configuration at start-up is fatal (exit 2), later ones are not
-    clients = KubeClients(KubeSettings(kubeconfig=kubeconfig, context=context, user_agent=f"capctl/{ident}"))
-    elector = LeaderElector(clients.api(), LeaseSettings(name=lease_name, namespace=namespace, identity=ident))
     usage = None
-    if prometheus_url:
-        auth = PrometheusAuth(
-            prometheus_token_file, prometheus_username_file, prometheus_password_file, prometheus_ca_file
+    if prometheus is not None:
+        usage = PrometheusUsage(
+            prometheus.url,
+            prometheus.auth,
+            query=prometheus.queries.live_promql(),
+            plaque_label=prometheus.queries.labels["plaque"],
+            timeout_s=prometheus.timeout_s,
+            max_mib=prometheus.max_mib,
         )
-        usage = PrometheusUsage(prometheus_url, auth)
-    pod = os.environ.get("POD_NAME")
-    pod_ns = os.environ.get("POD_NAMESPACE")
-    self_ref = (
-        {"apiVersion": "v1", "kind": "Pod", "name": pod, "namespace": pod_ns}
-        if pod and pod_ns
-        else {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "name": lease_name, "namespace": namespace}
-    )
-    metrics = OpsMetrics()
-    controller = Controller(
-        config=source,
-        clients=clients,
-        elector=elector,
-        state=StateStore(clients.api(), namespace),
-        metrics=metrics,
+    options = OperatorOptions(
+        policies=policies or default_policies_dir(),
+        events=tuple(events or ()),
+        model=model,
         mode=Mode(mode.value),
-        usage=usage,
-        self_ref=self_ref,
+        identity=ident,
+        namespace=namespace,
+        lease_name=lease_name,
+        state_configmap=state_configmap,
+        kube=KubeSettings(kubeconfig=kubeconfig, context=context, user_agent=f"capctl/{ident}"),
+        self_ref=self_reference(lease_name, namespace),
     )
-    first_tick: list[float] = []
-
-    def clock_now() -> datetime:
-        """Wall clock, or --now for the first tick and --now + elapsed time for the next ones."""
-        if start is None:
-            return datetime.now(PARIS)
-        from datetime import timedelta
-
-        if not first_tick:
-            first_tick.append(time.monotonic())
-            return start
-        return start + timedelta(seconds=time.monotonic() - first_tick[0])
-
-    health = Health(stall_after_s=max(3 * tick, 60.0))
-    runner = Runner(controller, health, tick, clock_now)
+    operator = build_operator(options, usage=usage)
+    runner, health = build_runner(operator, tick, operator_clock(start))
     if once:
         report = runner.run_once()
-        clients.close()
+        operator.close()
         if report is not None:
             typer.echo(report_table(report))
             if not report.ok:
                 raise typer.Exit(1)
         return
-    server = serve(metrics, health, metrics_address, metrics_port)
+    server = serve(operator.metrics, health, metrics_address, metrics_port)
     runner.install_signals()
     try:
         runner.run_forever()
     finally:
         server.shutdown()
-        clients.close()
+        operator.close()
 
 
 def _parse_now(text: str) -> datetime:
-    from datetime import datetime
-
+    """--now: an aware ISO time inside the calendar's range (one line now, not a failing tick later)."""
+    from capacity.calendar import SUPPORTED_FROM, SUPPORTED_TO
     from capacity.common.errors import InputError
+    from capacity.common.timegrid import local_day, parse_moment
 
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"invalid --now {text!r}: expected an ISO time such as 2021-04-26T06:30:00+02:00") from None
-    if moment.tzinfo is None:
-        raise InputError(f"--now {text!r} has no UTC offset; add one, e.g. +02:00")
+    moment = parse_moment(text, "--now")
+    day = local_day(moment)
+    if not SUPPORTED_FROM <= day <= SUPPORTED_TO:
+        raise InputError(f"--now: date {day} is outside the supported range {SUPPORTED_FROM} to {SUPPORTED_TO}")
     return moment
 
 

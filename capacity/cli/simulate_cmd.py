@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
-from capacity.cli.prom_opts import (
-    CaFileOpt,
-    InsecureOpt,
-    PasswordFileOpt,
-    QueriesOpt,
-    TimeoutOpt,
-    TokenFileOpt,
-    UrlOpt,
-    UserFileOpt,
-    make_source,
-    progress,
-)
+from capacity.cli.prom_opts import progress, prometheus_options
 from capacity.common.errors import InputError
+
+if TYPE_CHECKING:
+    from capacity.learning.source import PrometheusOptions
 
 
 @app.command()
+@prometheus_options()
 def simulate(
     date_from: Annotated[str, typer.Option("--from", help="first local day, YYYY-MM-DD")],
     date_to: Annotated[str, typer.Option("--to", help="last local day (included)")],
     synth: Annotated[bool, typer.Option("--synth", help="replay the synthetic history (capctl synth)")] = False,
-    prometheus_url: UrlOpt = None,
     plaque: Annotated[list[str] | None, typer.Option("--plaque", help="plaque id (repeatable; default all)")] = None,
     startup: Annotated[str, typer.Option("--startup", help="decision → serving replica, e.g. 10m")] = "10m",
     resolution: Annotated[str, typer.Option("--resolution", help="simulation step: 1m (default) or 5m")] = "1m",
@@ -44,28 +37,23 @@ def simulate(
     model: ModelOpt = None,
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
-    queries: QueriesOpt = None,
-    prometheus_token_file: TokenFileOpt = None,
-    prometheus_username_file: UserFileOpt = None,
-    prometheus_password_file: PasswordFileOpt = None,
-    prometheus_ca_file: CaFileOpt = None,
-    prometheus_insecure: InsecureOpt = False,
-    prometheus_timeout: TimeoutOpt = "30s",
+    prometheus: PrometheusOptions | None = None,
 ) -> None:
     """Replay demand through hpa, cron, static, capctl and oracle with the same capacity model and delay."""
     from capacity.common.timegrid import parse_date
     from capacity.learning.window import days_between, parse_duration_s
     from capacity.policy.bundle import load_policies
+    from capacity.policy.prices import Prices
+    from capacity.present.figure_file import check_plot_path
     from capacity.present.tables import dump
     from capacity.simulate.delay import delay_steps
-    from capacity.simulate.metrics import Prices
     from capacity.simulate.report import report_dict, report_table
     from capacity.simulate.run import FOCUS_DAYS, replay
     from capacity.simulate.run import sweep as run_sweep
     from capacity.simulate.scenario import Scenario, build
     from capacity.simulate.trace import DemandTrace, history_trace, synth_trace
 
-    if synth == (prometheus_url is not None):
+    if synth == (prometheus is not None):
         raise InputError("give exactly one demand source: --synth or --prometheus-url URL")
     first, last = parse_date(date_from), parse_date(date_to)
     days_between(first, last)
@@ -75,13 +63,15 @@ def simulate(
     startup_s = parse_duration_s(startup) if startup.strip() not in ("0", "0s", "0m") else 0
     delay_steps(startup_s, step_s)
     delays = [parse_duration_s(d) for d in sweep.split(",") if d.strip()]
+    if plot is not None:
+        check_plot_path(plot)
     pol = load_policies(policies)
     rates, pol = load_rates(pol, model)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
     for d in (first, last):
-        calendar.check_supported(d)
-    prices = Prices(eur_per_vcpu_h=eur_per_vcpu_h, eur_per_gib_h=eur_per_gib_h)
+        check_supported(calendar, d)
+    prices = Prices(eur_per_vcpu_hour=eur_per_vcpu_h, eur_per_gib_hour=eur_per_gib_h)
     with progress() as bar:
         trace: DemandTrace
         if synth:
@@ -90,21 +80,12 @@ def simulate(
             bar.update("demand", 1, 1)
         else:
             from capacity.learning.history import fetch_history
-            from capacity.learning.queries import load_queries
 
-            assert prometheus_url is not None
-            source = make_source(
-                prometheus_url,
-                prometheus_token_file,
-                prometheus_username_file,
-                prometheus_password_file,
-                prometheus_ca_file,
-                prometheus_insecure,
-                prometheus_timeout,
-            )
+            assert prometheus is not None
+            source = prometheus.source()
             hist = fetch_history(
                 source,
-                load_queries(queries),
+                prometheus.queries,
                 plaques,
                 first,
                 last,

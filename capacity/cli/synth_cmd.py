@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt, load_calendar
 
@@ -32,12 +33,14 @@ def synth(
 
     Load it into Prometheus with `promtool tsdb create-blocks-from openmetrics FILE DATA_DIR`.
     """
+    from capacity.common.files import check_writable
     from capacity.common.timegrid import parse_date, parse_step
     from capacity.learning.openmetrics import write_openmetrics
     from capacity.learning.synth import SynthOptions, generate
     from capacity.policy.bundle import load_policies
 
     first, last = parse_date(date_from), parse_date(date_to)
+    check_writable(out, "--out file")
     options = SynthOptions(
         seed=seed,
         step_s=parse_step(step),
@@ -48,15 +51,10 @@ def synth(
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
     for d in (first, last):
-        calendar.check_supported(d)
+        check_supported(calendar, d)
     history = generate(calendar, plaques, first, last, options)
     series = list(history.series())
-    try:
-        samples = write_openmetrics(series, out)
-    except OSError as exc:
-        from capacity.common.errors import InputError
-
-        raise InputError(f"cannot write {out}: {exc.strerror}") from None
+    samples = write_openmetrics(series, out)  # atomic: all of it, or the previous file
     typer.echo(
         f"wrote {samples:,} samples in {len(series)} series to {out} "
         f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min)"

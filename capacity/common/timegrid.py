@@ -7,6 +7,7 @@ two local midnights: 23 or 25 hourly slots on DST days.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -69,9 +70,44 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone(PARIS).date()
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def parse_date(text: str) -> date:
-    """ISO date (YYYY-MM-DD) from the command line, with a clear error."""
+    """ISO date (YYYY-MM-DD) from the command line, with the exact reason when the format is right."""
+    raw = text.strip()
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        if _ISO_DATE.match(raw):  # right shape, impossible date: say why (2021-02-30: day is out of range)
+            raise InputError(f"invalid date {raw}: {exc}") from None
         raise InputError(f"invalid date {text!r}: expected YYYY-MM-DD, e.g. 2021-04-26") from None
+
+
+def parse_moment(text: str, option: str = "--now") -> datetime:
+    """An aware ISO time from the command line (`2021-04-26T06:30+02:00`), within the representable range.
+
+    Whole days around it must stay representable (plans look a day ahead and behind), so the years 1 and
+    9999 are refused here, in one line, instead of overflowing deep inside a computation.
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InputError(
+            f"invalid {option} {text!r} ({exc}): expected an ISO time such as 2021-04-26T06:30:00+02:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise InputError(f"{option} {text!r} has no UTC offset; add one, e.g. +02:00")
+    try:
+        local = moment.astimezone(PARIS)
+        _ = (local - timedelta(days=366), local + timedelta(days=366))
+    except (OverflowError, ValueError):
+        raise InputError(f"{option} {text!r} is outside the dates capctl can plan (years 2 to 9998)") from None
+    return moment
+
+
+def parse_day(text: str, option: str = "--today") -> date:
+    """A local day from YYYY-MM-DD or from an aware ISO time (its Paris date)."""
+    if _ISO_DATE.match(text.strip()):
+        return parse_date(text)
+    return local_day(parse_moment(text, option))

@@ -27,10 +27,9 @@ from capacity.learning.calibrate import scaled
 from capacity.learning.days import DayFrame, PlaqueDays, expected
 from capacity.learning.fit import FitOptions, fit_rates
 from capacity.learning.levels import level_ratios, subset, trailing_level
-from capacity.planning.demand import UsageRates
+from capacity.planning.demand import BAND_Z, UsageRates
 
 FloatArray = npt.NDArray[np.float64]
-BAND_Z = 1.64  # the same 90 % band as demand.forecast_day
 MIN_COVERAGE = 0.9  # share of a day's slots that must hold data for its actual peak to count
 PEAK_ZONE = 0.7  # ... and every slot where the forecast is above this share of its peak
 SLOTS_PER_HOUR = 3600 // BASE_STEP_S

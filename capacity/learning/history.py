@@ -114,7 +114,7 @@ def _sessions(
             f"no session data from {source.name} for {window} ({why}): check --from/--to, the metric name "
             f"and the `sessions` query in {config.source} ({promql})"
         )
-    if not any(np.isfinite(s.values).any() for s in result):
+    if all(np.isnan(s.values).all() for s in result):  # ±inf is data, refused later as impossible
         raise DataSourceError(
             f"session data from {source.name} for {window} is only NaN: the exporter reports no numbers; "
             f"check it, or the `sessions` query in {config.source} ({promql})"
@@ -142,11 +142,11 @@ def _sessions(
         rows = np.full((len(PROFILES), n), np.nan)
         for q in range(len(PROFILES)):
             rows[q] = place(grouped.get((plaque.id, q), []), start_s, step_s, n)
-        if not np.isfinite(rows).any():
+        if np.isnan(rows).all():
             notes.append(f"{plaque.id}: no session data in the window (NaN or missing): it keeps its prior")
             continue
         for q, profile in enumerate(PROFILES):
-            if not np.isfinite(rows[q]).any():
+            if np.isnan(rows[q]).all():
                 notes.append(f"{plaque.id}: no session data for profile {profile}: that profile keeps its prior")
         out[plaque.id] = rows
     return out

@@ -26,10 +26,12 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.calendar.types import DayState
-from capacity.common.errors import ConfigError
+from capacity.common.errors import CapctlError, ConfigError
+from capacity.common.files import read_bounded, write_atomic
 from capacity.common.timegrid import BASE_STEP_S, SLOTS_PER_DAY
+from capacity.common.yamlio import load_yaml_file
 from capacity.learning.components import ComponentFit
-from capacity.planning.demand import FLAGS, WEEKDAYS, UsageRates
+from capacity.planning.demand import FLAGS, WEEKDAYS, UsageRates, rates_from_spec
 from capacity.policy.bundle import Policies
 from capacity.policy.topology import PROFILES
 
@@ -117,11 +119,13 @@ def save_model(model: Model, path: Path) -> None:
     }
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     text = re.sub(r"\[\s+([^\[\]{}\"]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
-    path.write_text(text + "\n", encoding="utf-8")
+    write_atomic(path, text + "\n", "model file")
 
 
 def is_fitted_model(path: Path) -> bool:
     """Whether `path` looks like a model file written by `capctl fit` (its kind comes first)."""
+    if not path.is_file():  # a FIFO or a device: not a model, and never opened (a FIFO would block)
+        return False
     try:
         with path.open("rb") as f:
             head = f.read(512).decode("utf-8", errors="replace")
@@ -134,11 +138,9 @@ def load_model(path: Path) -> Model:
     """Read a model file; every problem is a ConfigError naming the file and the field."""
     where = str(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ConfigError(f"larger than {MAX_BYTES} bytes: not a capctl model file", path=where)
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("model file not found", path=where) from None
+        doc = json.loads(read_bounded(path, MAX_BYTES, "model file").decode("utf-8"))
+    except RecursionError:
+        raise ConfigError("nested too deep: not a capctl model file", path=where) from None
     except UnicodeDecodeError:
         raise ConfigError("model file is not UTF-8 text", path=where) from None
     except json.JSONDecodeError as exc:
@@ -265,3 +267,27 @@ def _num(value: float) -> float:
 
 def _opt(value: float | None) -> float | None:
     return None if value is None else _num(value)
+
+
+def read_model(path: Path) -> UsageRates | Model:
+    """The one loader behind every `--model`: a fitted model file (`capctl fit`, JSON), or usage rates in the
+    parametric spec of the shipped prior (`capacity/planning/data/default_rates.yaml`, YAML or JSON)."""
+    if is_fitted_model(path):
+        return load_model(path)
+    doc = load_yaml_file(path, "model file")  # missing, a FIFO, a device, too large: one ConfigError
+    try:
+        return rates_from_spec(doc.data, str(path))
+    except CapctlError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"not a usage-rate model ({type(exc).__name__}: {exc})", path=str(path)) from None
+
+
+def rates_for_plaques(
+    loaded: UsageRates | Model, policies: Policies
+) -> tuple[UsageRates | Mapping[str, UsageRates], Policies]:
+    """What to plan with: shared rates as they are; a fitted model's rates per plaque and, in the policies,
+    its fitted requests per user and capacity per replica of each component."""
+    if isinstance(loaded, UsageRates):
+        return loaded, policies
+    return loaded.rates_by_plaque([p.id for p in policies.topology.plaques]), loaded.apply(policies)

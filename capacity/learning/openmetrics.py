@@ -12,10 +12,12 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from capacity.common.files import write_atomic
 
 Kind = Literal["gauge", "counter"]
 
@@ -45,12 +47,16 @@ class SampleSeries:
 
 
 def write_openmetrics(series: Iterable[SampleSeries], path: Path) -> int:
-    """Write every series to `path`; returns the number of samples written."""
+    """Write every series to `path` (atomically: all or the previous file); returns the number of samples."""
     count = 0
-    with path.open("w", encoding="utf-8") as out:
+
+    def write(out: BinaryIO) -> None:
+        nonlocal count
         for text, samples in _chunks(series):
-            out.write(text)
+            out.write(text.encode("utf-8"))
             count += samples
+
+    write_atomic(path, write, "OpenMetrics file")
     return count
 
 

@@ -19,6 +19,7 @@ from capacity.learning.days import DayFrame, compose, day_curves, slot_index
 from capacity.learning.fit import FitOptions, FitResult, fit_rates
 from capacity.learning.history import History
 from capacity.learning.model_file import Model, PlaqueFit
+from capacity.learning.plausible import check_sessions
 from capacity.planning.demand import FLAGS, WEEKDAYS, DayForecast, UsageRates, forecast_day
 from capacity.planning.kernel import segment_infos
 from capacity.policy.topology import PROFILES, Plaque
@@ -44,10 +45,12 @@ class Prepared:
 
 
 def prepare(calendar: Calendar, plaques: Sequence[Plaque], history: History, first: date, last: date) -> Prepared:
-    """Calendar composition and observed day curves for local days first..last."""
+    """Calendar composition and observed day curves for local days first..last; impossible session
+    data (negative, infinite, absurd, all zero) is refused here, before any fit or backtest."""
     frame = compose(calendar, plaques, first, last)
     index = slot_index(history.start_s, history.step_s, history.n, frame.days)
     curves = {pid: day_curves(rows, index) for pid, rows in history.sessions.items()}
+    check_sessions(frame, curves, history.source)
     return Prepared(frame, curves)
 
 

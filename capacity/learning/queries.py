@@ -28,6 +28,8 @@ from capacity.policy.topology import PROFILES
 
 METRICS = ("sessions", "requests", "cpu")
 TEMPLATE_VARS = ("rate_window",)
+#: Resolution the operator's live query stands for (one tick): sets `$rate_window` if the query has one.
+LIVE_STEP_S = 60
 
 DEFAULT_QUERIES: Mapping[str, str] = MappingProxyType(
     {
@@ -76,6 +78,12 @@ class QueryConfig:
         """The query for `metric`, with `$rate_window` filled in for a query at `step_s` resolution."""
         window = self.rate_window_s or rate_window_s(step_s)
         return string.Template(self.queries[metric]).substitute(rate_window=f"{window}s")
+
+    def live_promql(self) -> str:
+        """Users connected now per plaque, for the operator: the `sessions` query summed by plaque label,
+        so a site that needs `--queries` for `capctl fit` gets the same metric live. (Profiles that the
+        `profiles` mapping leaves out are counted here; write the `sessions` query to exclude them.)"""
+        return f"sum by ({self.labels['plaque']}) ({self.promql('sessions', LIVE_STEP_S)})"
 
     def profile_of(self, label_value: str) -> str | None:
         """capctl profile name for a profile label value (None when unknown)."""

@@ -2,29 +2,33 @@
 
 Only `query`, `query_range` and `series` are used, so any Prometheus-compatible backend works
 (Prometheus, Thanos, Mimir, VictoriaMetrics). Long ranges are cut into chunks under the server's
-point limit (Prometheus refuses more than 11,000 points per series). Every failure becomes one
-`DataSourceError` line that says what happened and what to check; TLS verification is on by default.
+point limit (Prometheus refuses more than 11,000 points per series). HTTP, deadlines, size cap and
+error wording live in prom_http; here the answers' shapes are checked, so a malformed payload is one
+`PrometheusResponseError` line naming the URL and the query, never a traceback.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from capacity.common.errors import DataSourceError, InputError
+from capacity.common.errors import InputError
+from capacity.learning.prom_http import (
+    DEFAULT_MAX_MIB,
+    DEFAULT_TIMEOUT_S,
+    PrometheusAuth,
+    PrometheusHttp,
+    check_url,
+)
+from capacity.learning.queries import QueryConfig
 
 #: Prometheus rejects a range query when (end - start) / step > 11,000.
 MAX_POINTS = 11_000
-DEFAULT_TIMEOUT_S = 30.0
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -85,24 +89,27 @@ def chunk_ranges(start_s: int, end_s: int, step_s: int, max_points: int = MAX_PO
 
 
 @dataclass(frozen=True)
-class PrometheusAuth:
-    """How to reach the server: bearer token or basic auth, and how to check its certificate."""
+class PrometheusOptions:
+    """Everything about reaching Prometheus, as given on the command line (fit, forecast, backtest,
+    simulate and run share it): the server, credentials, the per-request bound, and the queries."""
 
-    token: str | None = None
-    username: str | None = None
-    password: str | None = None
-    ca_file: str | None = None
-    verify_tls: bool = True
+    url: str
+    auth: PrometheusAuth = field(default_factory=PrometheusAuth)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_mib: int = DEFAULT_MAX_MIB
+    queries: QueryConfig = field(default_factory=QueryConfig)
 
     def __post_init__(self) -> None:
-        if self.token and (self.username or self.password):
-            raise InputError("give either a bearer token or a user and password, not both")
-        if bool(self.username) != bool(self.password):
-            raise InputError("basic auth needs both a user and a password")
+        check_url(self.url)
+
+    def source(self, *, retries: int = 2) -> PrometheusSource:
+        return PrometheusSource(
+            self.url, self.auth, timeout_s=self.timeout_s, max_bytes=self.max_mib * 2**20, retries=retries
+        )
 
 
 class PrometheusSource:
-    """`MetricsSource` over the Prometheus HTTP API (prometheus-api-client)."""
+    """`MetricsSource` over the Prometheus HTTP API (through the one client in prom_http)."""
 
     def __init__(
         self,
@@ -111,19 +118,14 @@ class PrometheusSource:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_points: int = MAX_POINTS,
+        max_bytes: int = DEFAULT_MAX_MIB * 2**20,
         retries: int = 2,
         parallel: int = 3,
     ) -> None:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise InputError(f"invalid Prometheus URL {url!r}: expected http(s)://host:port")
-        self.url = url.rstrip("/")
-        self.auth = auth or PrometheusAuth()
-        self.timeout_s = timeout_s
+        self.http = PrometheusHttp(url, auth, timeout_s=timeout_s, max_bytes=max_bytes, retries=retries)
+        self.url = self.http.url
         self.max_points = max_points
-        self.retries = retries
         self.parallel = parallel
-        self._local = threading.local()
-        self._client = _connect(self.url, self.auth, timeout_s, retries)
 
     @property
     def name(self) -> str:
@@ -133,11 +135,11 @@ class PrometheusSource:
         return chunk_ranges(start_s, end_s, step_s, self.max_points)
 
     def query(self, promql: str, at_s: int) -> list[InstantSample]:
-        result = self._call(lambda: self._client.custom_query(promql, params={"time": at_s}), promql)
+        data = self.http.get("/api/v1/query", {"query": promql, "time": at_s}, promql)
         out = []
-        for item in result:
-            ts, value = item["value"]
-            out.append(InstantSample(labels=dict(item.get("metric", {})), timestamp_s=float(ts), value=float(value)))
+        for labels, pair in _results(self.http, data, "vector", "value", promql):
+            ts, vs = _samples(self.http, [pair], promql)
+            out.append(InstantSample(labels=labels, timestamp_s=float(ts[0]), value=float(vs[0])))
         return out
 
     def query_range(
@@ -145,174 +147,104 @@ class PrometheusSource:
     ) -> list[RangeSeries]:
         """All samples of `promql` from start to end (inclusive) every `step_s`, fetched chunk by chunk.
 
-        Up to `parallel` chunks are in flight at once (each on its own HTTP session): evaluating a long
-        range is the server's work, and Prometheus uses several cores for concurrent queries.
+        Up to `parallel` chunks are in flight at once: evaluating a long range is the server's work, and
+        Prometheus uses several cores for concurrent queries. Each chunk is one request under its own
+        deadline; the first failure cancels the chunks not yet started.
         """
         chunks = self.chunks(start_s, end_s, step_s)
 
-        def fetch(chunk: tuple[int, int]) -> Any:
-            client = self._thread_client()
-            return self._call(
-                lambda: client.custom_query_range(
-                    promql, start_time=_dt(chunk[0]), end_time=_dt(chunk[1]), step=str(step_s)
-                ),
-                promql,
-            )
+        def fetch(chunk: tuple[int, int]) -> list[tuple[dict[str, str], IntArray, FloatArray]]:
+            params: dict[str, str | int] = {"query": promql, "start": chunk[0], "end": chunk[1], "step": step_s}
+            data = self.http.get("/api/v1/query_range", params, promql)
+            return [
+                (labels, *_samples(self.http, values, promql))
+                for labels, values in _results(self.http, data, "matrix", "values", promql)
+            ]
 
         parts: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], list[IntArray], list[FloatArray]]] = {}
         with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(chunks)))) as pool:
-            for i, result in enumerate(pool.map(fetch, chunks)):  # in order, so samples stay sorted
-                for item in result:
-                    labels = dict(item.get("metric", {}))
-                    ts, vs = _samples(item.get("values", []))
-                    entry = parts.setdefault(tuple(sorted(labels.items())), (labels, [], []))
-                    entry[1].append(ts)
-                    entry[2].append(vs)
-                if on_chunk is not None:
-                    on_chunk(i + 1, len(chunks))
+            futures = [pool.submit(fetch, c) for c in chunks]
+            try:
+                for i, future in enumerate(futures):  # in order, so samples stay sorted
+                    for labels, ts, vs in future.result():
+                        entry = parts.setdefault(tuple(sorted(labels.items())), (labels, [], []))
+                        entry[1].append(ts)
+                        entry[2].append(vs)
+                    if on_chunk is not None:
+                        on_chunk(i + 1, len(chunks))
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
         return [
             RangeSeries(labels=labels, timestamps_s=np.concatenate(ts), values=np.concatenate(vs))
             for labels, ts, vs in parts.values()
         ]
 
-    def _thread_client(self) -> Any:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = _connect(self.url, self.auth, self.timeout_s, self.retries)
-        return client
-
     def series(self, match: str, start_s: int, end_s: int) -> list[dict[str, str]]:
-        result = self._call(lambda: self._client.get_series(_dt(start_s), _dt(end_s), params={"match[]": match}), match)
-        return [dict(item) for item in result]
-
-    def _call(self, fn: Callable[[], Any], what: str) -> Any:
-        """Run one HTTP call; turn every failure into one clear DataSourceError line."""
-        import requests
-        from prometheus_api_client.exceptions import PrometheusApiClientException
-        from urllib3.exceptions import ReadTimeoutError
-
-        not_api = DataSourceError(
-            f"{self.url} did not answer like the Prometheus API (is it the server root, e.g. "
-            "http://prometheus:9090, and not a proxy or UI page?)"
-        )
-        try:
-            return fn()
-        except requests.exceptions.JSONDecodeError:
-            raise not_api from None
-        except requests.exceptions.SSLError as exc:
-            raise DataSourceError(
-                f"TLS check failed for Prometheus at {self.url} ({_short(exc)}): give the server's CA with "
-                "--prometheus-ca-file (or, unsafe, --prometheus-insecure)"
-            ) from None
-        except requests.exceptions.Timeout:
-            raise self._timeout() from None
-        except requests.exceptions.RetryError as exc:
-            raise DataSourceError(f"Prometheus at {self.url} kept failing ({_short(exc)}); is it healthy?") from None
-        except requests.exceptions.ConnectionError as exc:
-            if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), ReadTimeoutError):
-                raise self._timeout() from None  # urllib3 wraps a read timeout once retries are spent
-            raise DataSourceError(
-                f"cannot reach Prometheus at {self.url} ({_reason(exc)}): is it running, and is --prometheus-url right?"
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise DataSourceError(f"request to Prometheus at {self.url} failed: {_short(exc)}") from None
-        except PrometheusApiClientException as exc:
-            raise self._http_error(str(exc), what) from None
-        except (ValueError, KeyError, TypeError):
-            raise not_api from None
-
-    def _timeout(self) -> DataSourceError:
-        return DataSourceError(
-            f"Prometheus at {self.url} did not answer within {self.timeout_s:g} s: the server is slow or "
-            "overloaded; raise --prometheus-timeout or shorten the window"
-        )
-
-    def _http_error(self, message: str, what: str) -> DataSourceError:
-        match = re.match(r"HTTP Status Code (\d+) \((.*)\)$", message, re.S)
-        status = int(match.group(1)) if match else 0
-        detail = _server_detail(match.group(2) if match else message)
-        if status in (401, 403):
-            return DataSourceError(
-                f"Prometheus at {self.url} refused access (HTTP {status}): check --prometheus-token-file or "
-                "--prometheus-username-file/--prometheus-password-file"
-            )
-        if status in (400, 422):
-            return DataSourceError(f"Prometheus at {self.url} rejected the query {what!r}: {detail}")
-        if status >= 500:
-            return DataSourceError(
-                f"Prometheus at {self.url} failed with HTTP {status} ({detail}): the server is in trouble; "
-                "retry later or check its logs"
-            )
-        return DataSourceError(f"Prometheus at {self.url} answered HTTP {status or '?'}: {detail}")
+        data = self.http.get("/api/v1/series", {"match[]": match, "start": start_s, "end": end_s}, match)
+        if not isinstance(data, list) or not all(_is_labels(item) for item in data):
+            raise self.http.malformed(match, "`data` of a series answer is not a list of label sets")
+        return [dict(item) for item in data]
 
 
-def _connect(url: str, auth: PrometheusAuth, timeout_s: float, retries: int) -> Any:
-    import requests
-    from prometheus_api_client.prometheus_connect import PrometheusConnect
-    from urllib3.util.retry import Retry
-
-    session = requests.Session()
-    if not auth.verify_tls:  # asked for explicitly: do not repeat urllib3's warning on every request
-        import urllib3
-
-        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-    session.verify = auth.ca_file if (auth.ca_file and auth.verify_tls) else auth.verify_tls
-    # Uncompressed: a range answer is megabytes of JSON that Prometheus gzips slower than a LAN carries it.
-    headers = {"Accept-Encoding": "identity"}
-    if auth.token:
-        headers["Authorization"] = f"Bearer {auth.token}"
-    basic = (auth.username, auth.password) if auth.username else None
-    # Retry gateway hiccups briefly, never a read timeout (a slow query would only get slower).
-    retry = Retry(
-        total=retries,
-        connect=retries,
-        read=0,
-        status=retries,
-        backoff_factor=0.2,
-        status_forcelist=(502, 503, 504),
-        raise_on_status=False,
-    )
-    connect: Any = PrometheusConnect  # its annotations say int/dict where requests takes float/None
-    return connect(url=url, headers=headers, auth=basic, session=session, retry=retry, timeout=timeout_s)
+def _is_labels(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
 
-def _dt(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
+def _results(http: PrometheusHttp, data: Any, kind: str, key: str, what: str) -> list[tuple[dict[str, str], Any]]:
+    """(labels, value or values) of each result of a `kind` answer, its shape checked."""
+    if not isinstance(data, dict) or not isinstance(data.get("result"), list):
+        raise http.malformed(what, "`data.result` is missing or not a list")
+    if data.get("resultType") != kind:
+        raise http.malformed(what, f"expected a {kind} answer, got resultType {data.get('resultType')!r}")
+    out = []
+    for i, item in enumerate(data["result"]):
+        if not isinstance(item, dict) or key not in item:
+            raise http.malformed(what, f"result[{i}] has no `{key}`")
+        labels = item.get("metric", {})
+        if not _is_labels(labels):
+            raise http.malformed(what, f"result[{i}].metric is not a set of text labels")
+        out.append((dict(labels), item[key]))
+    return out
 
 
-def _samples(values: list[list[Any]]) -> tuple[IntArray, FloatArray]:
+def _samples(http: PrometheusHttp, values: Any, what: str) -> tuple[IntArray, FloatArray]:
+    """[[time, "value"], ...] as arrays. Prometheus' own "NaN", "+Inf", "-Inf" are kept as floats
+    (deciding what they mean is the caller's job); anything that is not a number is refused."""
+    if not isinstance(values, list):
+        raise http.malformed(what, f"sample list is a {type(values).__name__}, expected a list of [time, value]")
     if not values:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    ts = np.fromiter((v[0] for v in values), dtype=np.float64, count=len(values))
-    vs = np.array([v[1] for v in values], dtype=np.float64)
+    try:  # the fast path: a year of 5-minute samples is 100,000 pairs per series
+        if not all(type(v) is list and len(v) == 2 for v in values):
+            raise ValueError
+        ts = np.fromiter((v[0] for v in values), dtype=np.float64, count=len(values))
+        vs = np.array([v[1] for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = next((v for v in values if not _sample_ok(v)), values[0])
+        raise http.malformed(what, f"sample {_flat(repr(bad))} is not a [time, number] pair") from None
+    if not np.isfinite(ts).all():
+        raise http.malformed(what, "a sample time is not a finite number")
     return np.rint(ts).astype(np.int64), vs
 
 
-def _server_detail(body: str) -> str:
-    """Prometheus' own error text when the body is its JSON error, else the start of the body."""
-    text = body
-    if text.startswith(("b'", 'b"')):
-        text = text[2:-1]
+def _number(value: Any) -> float:
+    """A sample value: a number, or a string holding one (Prometheus sends strings)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError(value)
+    return float(value)
+
+
+def _sample_ok(v: Any) -> bool:
+    if not (isinstance(v, list) and len(v) == 2):
+        return False
     try:
-        return str(json.loads(text.encode().decode("unicode_escape"))["error"])
-    except (ValueError, KeyError, TypeError):
-        flat = " ".join(text.split())
-        return flat[:160] or "empty body"
+        _number(v[0]), _number(v[1])
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    for needle, reason in (
-        ("Connection refused", "connection refused"),
-        ("Name or service not known", "unknown host"),
-        ("nodename nor servname", "unknown host"),
-        ("No route to host", "no route to host"),
-        ("timed out", "connection timed out"),
-    ):
-        if needle in text:
-            return reason
-    return _short(exc)
-
-
-def _short(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:160]
+def _flat(text: str) -> str:
+    return " ".join(text.split())[:80]

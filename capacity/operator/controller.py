@@ -40,6 +40,7 @@ from capacity.operator.lookahead import PlaqueDay, forecast_users, window
 from capacity.operator.ops_metrics import OpsMetrics
 from capacity.operator.plan_cache import PlanCache
 from capacity.operator.reload import Config, ConfigSource
+from capacity.planning.reasons import ReasonKind
 from capacity.policy.sizing import replicas_for_users
 
 log = logging.getLogger("capctl.controller")
@@ -156,6 +157,9 @@ class Controller:
         except CapctlError as exc:
             self.metrics.errors.labels("plan").inc()
             return TickReport(now=now, leader=True, aborted=str(exc), config_version=cfg.version)
+        budgeted = [m.id for m in cfg.policies.mandates if m.monthly_budget_eur is not None and cfg.policies.prices]
+        levels = self.plans.budget_levels(cfg, now.astimezone(PARIS).date())  # this month's, already planned
+        self.metrics.budgets({fid: levels.get(fid, 1.0) for fid in budgeted})
         targets = _targets(cfg)
         observed = observe(self.clients, targets, timeout_s=self.timeout_s, namespaced=self._namespaced)
         users = self._live_users(list(days), now)
@@ -349,7 +353,7 @@ class Controller:
             log.info("component updated", extra={"fields": fields})
         elif status == "recommended" and d.current is not None and d.replicas != d.current:
             log.info("recommendation: would change", extra={"fields": fields})
-        elif "fallback" in d.reasons:
+        elif ReasonKind.FALLBACK.value in d.reasons:
             log.warning("metrics missing: keeping current replicas", extra={"fields": fields})
         else:
             log.debug("component decided", extra={"fields": fields})

@@ -27,6 +27,8 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from capacity.planning.reasons import ReasonKind, ceiling
+
 IntArray = npt.NDArray[np.int64]
 
 #: Points of a history further in the future than this come from another timeline (a replay with
@@ -77,7 +79,7 @@ class Planned:
     wish: int
     floor: int
     ceiling: int
-    reasons: tuple[str, ...] = ("forecast",)
+    reasons: tuple[str, ...] = (ReasonKind.FORECAST.value,)
     funders: tuple[str, ...] = ()
 
 
@@ -138,27 +140,27 @@ def decide(
     target = planned.replicas
     if observed_need is not None and observed_need > target:
         target = max(target, min(observed_need, planned.ceiling))
-        reasons.append("observed")
+        reasons.append(ReasonKind.OBSERVED.value)
         if observed_need > planned.ceiling:
-            reasons.extend(f"ceiling:{f}" for f in planned.funders)
+            reasons.extend(ceiling(f) for f in planned.funders)
     history = history.record(now.timestamp(), target, settings.stabilisation_window_s)
     value = target
     if current is not None and target < current:
         if not metrics_ok:
             value = current
-            reasons.append("fallback")
+            reasons.append(ReasonKind.FALLBACK.value)
         else:
             peak = history.peak() or target
             value = min(current, max(target, peak))
             if value > target:
-                reasons.append("stabilisation")
+                reasons.append(ReasonKind.STABILISATION.value)
             lowest = current - max(1, math.floor(current * settings.max_step_down + 1e-9))
             if value < lowest:
                 value = lowest
-                reasons.append("max-step")
+                reasons.append(ReasonKind.MAX_STEP.value)
     if value > planned.ceiling:
         value = planned.ceiling
-        reasons.extend(f"ceiling:{f}" for f in planned.funders if f"ceiling:{f}" not in reasons)
+        reasons.extend(ceiling(f) for f in planned.funders if ceiling(f) not in reasons)
     return Decision(
         replicas=value,
         ceiling=planned.ceiling,

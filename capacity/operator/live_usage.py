@@ -3,27 +3,28 @@
 The operator never scales down blind: a plaque whose recent usage cannot be read keeps its current
 replicas when they are higher than the plan. This module is the small interface the controller uses;
 its Prometheus implementation is an instant query through `capacity.learning.source.PrometheusSource`
-(the same HTTP client, auth, TLS and error wording as `capctl fit`), with two operator-specific rules:
-credentials are re-read from their files at every query (secret rotation), and it fails soft — any
-error makes every plaque "unknown" for this tick and is reported, never raised.
+(the same HTTP client, deadline, auth, TLS and error wording as `capctl fit`; credentials are re-read
+from their files at every query, for secret rotation), and its query is built from the same queries
+configuration as `capctl fit` (`--queries`). It fails soft: any error makes every plaque "unknown"
+for this tick and is reported, never raised.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 from capacity.common.errors import CapctlError
+from capacity.learning.prom_http import PrometheusAuth
+from capacity.learning.queries import QueryConfig
 
 log = logging.getLogger("capctl.usage")
 
-#: Users connected per plaque: the ENT exports one gauge per plaque and profile; `max by` first so that a
-#: series scraped twice (HA Prometheus pair, two jobs) is not counted twice (same metric as `capctl fit`).
-DEFAULT_QUERY = "sum by (plaque) (max by (plaque, profile) (ent_active_sessions))"
+#: Users connected per plaque: `sum by (plaque)` over the `sessions` query of `capctl fit`, whose `max by`
+#: keeps a series scraped twice (HA Prometheus pair, two jobs) from being counted twice.
+DEFAULT_QUERY = QueryConfig().live_promql()
 
 
 class LiveUsage(Protocol):
@@ -35,26 +36,25 @@ class LiveUsage(Protocol):
     def last_error(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class PrometheusAuth:
-    """Where the credentials live (files mounted from a Secret, re-read at every query)."""
-
-    token_file: Path | None = None
-    username_file: Path | None = None
-    password_file: Path | None = None
-    ca_file: Path | None = None
-
-
 class PrometheusUsage:
     """Instant query against Prometheus' HTTP API, one per tick, no retries (the next tick is one)."""
 
     def __init__(
-        self, url: str, auth: PrometheusAuth = PrometheusAuth(), *, query: str = DEFAULT_QUERY, timeout_s: float = 5.0
+        self,
+        url: str,
+        auth: PrometheusAuth | None = None,
+        *,
+        query: str = DEFAULT_QUERY,
+        plaque_label: str = "plaque",
+        timeout_s: float = 5.0,
+        max_mib: int = 64,
     ) -> None:
         self.url = url.rstrip("/")
-        self.auth = auth
+        self.auth = auth or PrometheusAuth()
         self.query = query
+        self.plaque_label = plaque_label
         self.timeout_s = timeout_s
+        self.max_mib = max_mib
         self._error: str | None = None
 
     @property
@@ -72,19 +72,13 @@ class PrometheusUsage:
         return {p: values.get(p) for p in plaques}
 
     def _query(self, now: datetime) -> dict[str, float]:
-        from capacity.learning.source import PrometheusAuth as Credentials
         from capacity.learning.source import PrometheusSource
 
-        a = self.auth
-        credentials = Credentials(
-            token=a.token_file.read_text().strip() if a.token_file else None,
-            username=a.username_file.read_text().strip() if a.username_file else None,
-            password=a.password_file.read_text().strip() if a.password_file else None,
-            ca_file=str(a.ca_file) if a.ca_file else None,
+        source = PrometheusSource(
+            self.url, self.auth, timeout_s=self.timeout_s, max_bytes=self.max_mib * 2**20, retries=0
         )
-        source = PrometheusSource(self.url, credentials, timeout_s=self.timeout_s, retries=0)
         samples = source.query(self.query, int(now.timestamp()))
-        return {s.labels["plaque"]: s.value for s in samples if "plaque" in s.labels}
+        return {s.labels[self.plaque_label]: s.value for s in samples if self.plaque_label in s.labels}
 
 
 __all__ = ["DEFAULT_QUERY", "LiveUsage", "PrometheusAuth", "PrometheusUsage"]

@@ -3,18 +3,26 @@
 A private registry (not the global one) so several controllers can live in one test process. Per-plaque
 gauges are published by the leader only and cleared when it steps down: the dashboard sums them across
 pods, and a standby publishing the same plan would double every curve.
+
+No `_created` series: Prometheus does not use them, and they double the series count of every counter
+(a process-wide switch of prometheus_client, set when the operator imports this module).
 """
 
 from __future__ import annotations
 
 import contextlib
+import platform
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from capacity import __version__
+
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class OpsMetrics:
@@ -70,13 +78,31 @@ class OpsMetrics:
             registry=r,
         )
         self.last_tick = Gauge("capctl_last_tick_timestamp_seconds", "End of the last completed tick", registry=r)
+        self.budget_level = Gauge(
+            "capctl_budget_level",
+            "Per collectivité with a monthly budget: 1 when the month's plan fits it, θ < 1 when the month would"
+            " overspend and its ceilings are cut to θ",
+            ["collectivite"],
+            registry=r,
+        )
+        self.build_info = Gauge(
+            "capctl_build_info", "Always 1; the labels say which capctl runs", ["version", "python_version"], registry=r
+        )
+        self.build_info.labels(__version__, platform.python_version()).set(1)
         self.plaque_gauges = (self.forecast_users, self.observed_users, self.metrics_available)
         self.component_gauges = (self.wish, self.planned, self.current, self.ceiling, self.floor)
 
     def clear_plan(self) -> None:
         """Forget every per-plaque gauge (a standby publishes none)."""
-        for g in (*self.plaque_gauges, *self.component_gauges):
+        for g in (*self.plaque_gauges, *self.component_gauges, self.budget_level):
             g.clear()
+
+    def budgets(self, levels: Mapping[str, float]) -> None:
+        """Publish θ per budgeted collectivité; drop those whose budget is gone."""
+        for (fid,) in _label_sets(self.budget_level) - {(f,) for f in levels}:
+            _remove(self.budget_level, (fid,))
+        for fid, level in levels.items():
+            self.budget_level.labels(fid).set(level)
 
     def forget(self, plaques: set[str], components: set[tuple[str, str]]) -> None:
         """Drop the series of plaques and components no longer in the topology."""
@@ -86,6 +112,10 @@ class OpsMetrics:
         for g in self.component_gauges:
             for labels in components:
                 _remove(g, labels)
+
+
+def _label_sets(g: Gauge) -> set[tuple[str, ...]]:
+    return {tuple(s.labels.values()) for m in g.collect() for s in m.samples}
 
 
 def _remove(g: Gauge, labels: tuple[str, ...]) -> None:

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
+from capacity.calendar.types import check_supported
 from capacity.common.timegrid import BASE_STEP_S
 from capacity.operator.lookahead import PlaqueDay
 from capacity.operator.reload import Config
 from capacity.planning.budget import month_budget_levels
-from capacity.planning.kernel import check_supported
 from capacity.planning.plans import plan_plaques
 
 

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from capacity.calendar.overlays import event_files
 from capacity.calendar.types import Calendar
 from capacity.common.errors import CapctlError, ConfigError
+from capacity.common.files import read_bounded
 from capacity.common.yamlio import load_yaml_file
-from capacity.learning.model_file import Model, is_fitted_model
-from capacity.learning.model_file import load_model as load_fitted_model
+from capacity.learning.model_file import Model, rates_for_plaques, read_model
 from capacity.operator.decide import DecideSettings
-from capacity.planning.demand import UsageRates, default_rates, rates_from_spec
+from capacity.planning.demand import UsageRates, default_rates
 from capacity.policy.bundle import Policies, load_policies, policy_files
 
 log = logging.getLogger("capctl.reload")
@@ -64,15 +65,19 @@ class Reload:
     error: CapctlError | None = None
 
 
+#: Above every loader's own limit (policies 1 MB, model 5 MB): a larger file is refused when loaded anyway.
+FINGERPRINT_MAX_BYTES = 16_000_000
+
+
 def fingerprint(files: Sequence[Path]) -> str:
     """Content hash of `files` (name and bytes); unreadable files hash as such, loading will say why."""
     digest = hashlib.sha256()
     for p in files:
         digest.update(str(p).encode())
-        try:
-            digest.update(p.read_bytes())
-        except OSError as exc:
-            digest.update(f"<unreadable: {exc.strerror}>".encode())
+        try:  # bounded, regular files only: a FIFO or /dev/zero among the policies must not hang the loop
+            digest.update(read_bounded(p, FINGERPRINT_MAX_BYTES))
+        except ConfigError as exc:
+            digest.update(f"<unreadable: {exc.message}>".encode())
     return digest.hexdigest()
 
 
@@ -109,17 +114,6 @@ class Part(Generic[T]):
         return True, None
 
 
-def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.yaml") if p.is_file())
-
-
-def event_files(paths: Sequence[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in paths:
-        out.extend(_yaml_files(p) if p.is_dir() else [p])
-    return out
-
-
 def load_settings(path: Path) -> OperatorSettings:
     """`operator.yaml` (optional) in the policies folder."""
     if not path.is_file():
@@ -142,20 +136,6 @@ def load_settings(path: Path) -> OperatorSettings:
         raise doc.error(("max_step_down",), "must be in (0, 1]: the share of the replicas removed per tick at most")
     anticipation = values.pop("anticipation_s", OperatorSettings.anticipation_s)
     return OperatorSettings(decide=DecideSettings(**values), anticipation_s=anticipation)
-
-
-def load_model(path: Path) -> UsageRates | Model:
-    """A fitted model file (`capctl fit`), or usage rates in the parametric spec of
-    `capacity/data/default_rates.yaml` (JSON or YAML)."""
-    if is_fitted_model(path):
-        return load_fitted_model(path)
-    doc = load_yaml_file(path)
-    try:
-        return rates_from_spec(doc.data, str(path))
-    except CapctlError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"not a usage-rate model ({type(exc).__name__}: {exc})", path=str(path)) from None
 
 
 def load_calendar(files: Sequence[Path]) -> Calendar:
@@ -189,7 +169,7 @@ class ConfigSource:
         self.rates: Part[UsageRates | Model] = Part(
             "model",
             lambda: [model] if model else [],
-            lambda files: load_model(files[0]) if files else default_rates(),
+            lambda files: read_model(files[0]) if files else default_rates(),
         )
         self.parts: tuple[Part[Any], ...] = (self.policies, self.settings, self.calendar, self.rates)
         self._config: Config | None = None
@@ -205,9 +185,6 @@ class ConfigSource:
             pol, settings, cal, rates = self.policies.value, self.settings.value, self.calendar.value, self.rates.value
             assert pol is not None and settings is not None and cal is not None and rates is not None
             version = hashlib.sha256("".join(p.good or "" for p in self.parts).encode()).hexdigest()[:16]
-            plan_rates: UsageRates | Mapping[str, UsageRates] = rates if isinstance(rates, UsageRates) else {}
-            if isinstance(rates, Model):  # fitted: per-plaque rates, fitted component capacity
-                pol = rates.apply(pol)
-                plan_rates = rates.rates_by_plaque([p.id for p in pol.topology.plaques])
+            plan_rates, pol = rates_for_plaques(rates, pol)
             self._config = Config(policies=pol, calendar=cal, rates=plan_rates, settings=settings, version=version)
         return self._config, reloads

@@ -324,8 +324,6 @@ def _collect(
         cut = sp.bounds[past_days]
         step_h = sp.days[0].grid.step_s / 3600
         for cp in sp.components:
-            assert cp.funder_clamped is not None and cp.funder_floor is not None
-            assert cp.funder_cost_eur is not None and cp.maintenance is not None and cp.funder_ceiling is not None
             eur = prices.replica_hour_eur(cp.component) * step_h
             for f, fid in enumerate(cp.funder_ids):
                 if fid not in budgets:
@@ -422,8 +420,7 @@ def _finish(
                     continue
                 hit = np.zeros(len(sp.days), dtype=bool)
                 for cp in sp.components:
-                    if cp.budget_hit is not None:
-                        hit |= np.logical_or.reduceat(cp.budget_hit[f], starts)
+                    hit |= np.logical_or.reduceat(cp.budget_hit[f], starts)
                 cut[fid].update(d for d, h in zip(dates, hit, strict=True) if h)
                 if sf is not None:
                     lost = (sf.kept_out[f].sum(axis=0) > 1e-6) & (sf.cause[f] == BUDGET)

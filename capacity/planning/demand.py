@@ -31,6 +31,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FLAGS = ("rentree", "bascule")
 MORNING_FROM_H, MORNING_TO_H = 6.0, 12.0
 
+#: z of the forecast's 90 % band (two-sided): low/high = mean × (1 ∓ BAND_Z × relative error).
+BAND_Z = 1.64
+
 
 @dataclass(frozen=True)
 class UsageRates:
@@ -216,8 +219,8 @@ def forecast_day(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[D
         grid=grid,
         users=users,
         users_by_segment=by_segment,
-        low=users * max(0.0, 1 - 1.64 * rel),
-        high=users * (1 + 1.64 * rel),
+        low=users * max(0.0, 1 - BAND_Z * rel),
+        high=users * (1 + BAND_Z * rel),
         infos=tuple(infos),
         users_by_segment_profile=by_profile,
     )

@@ -29,7 +29,9 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.calendar.types import Calendar, DayInfo, Place
-from capacity.common.errors import ConfigError, InputError
+from capacity.common.arrays import forward_argmax
+from capacity.common.errors import ConfigError
+from capacity.planning import reasons
 from capacity.planning.combine import (
     ComponentLimitsDay,
     budget_levels,
@@ -39,10 +41,11 @@ from capacity.planning.combine import (
     span_limits,
 )
 from capacity.planning.demand import DayForecast, UsageRates
+from capacity.planning.reasons import ReasonKind
 from capacity.planning.shortfall import Shortfall, funders_shortfall
 from capacity.policy.bundle import Funder, Policies
 from capacity.policy.prices import Prices
-from capacity.policy.sizing import forward_max, prewarm, prewarm_window_slots, replicas_for_users, users_served
+from capacity.policy.sizing import prewarm, prewarm_window_slots, replicas_for_users, users_served
 from capacity.policy.topology import Component, Plaque
 
 #: A rise the reactive HPA cannot follow: more than its default tolerance (0.1) within one pod lead time.
@@ -57,8 +60,7 @@ class ComponentPlan:
     """Per-slot numbers for one component. Funder axes follow `funder_ids`.
 
     `floor`/`ceiling` are the plaque's (sums over funders); `budget_ceiling` is the sum of what each
-    funder's budget allows (equal to `ceiling` when no budget binds). Fields after `ceiling_hit` were
-    added with budgets and quotas; they default to "nothing of the kind" for callers that build plans.
+    funder's budget allows (equal to `ceiling` when no budget binds). Every field is always filled.
     """
 
     component: Component
@@ -72,31 +74,31 @@ class ComponentPlan:
     funder_replicas: IntArray  # [funder, slot]
     floor_hit: BoolArray  # [funder, slot]
     ceiling_hit: BoolArray  # [funder, slot]
-    budget_hit: BoolArray | None = None  # [funder, slot] the budget ceiling cut the share
-    hold_hit: BoolArray | None = None  # [funder, slot] a maintenance window kept replicas up
-    funder_floor: IntArray | None = None  # [funder, slot]
-    funder_cap: IntArray | None = None  # [funder, slot] min(ceiling, budget ceiling), never under the floor
-    funder_clamped: IntArray | None = None  # [funder, slot] after floor and ceiling, before budget
-    funder_cost_eur: FloatArray | None = None  # [funder, slot] (zeros without operator prices)
-    budget_ceiling: IntArray | None = None  # [slot]
-    funder_ceiling: IntArray | None = None  # [funder] the mandates' ceilings
-    maintenance: BoolArray | None = None  # [funder, slot] inside one of the funder's maintenance windows
-    band_hit: BoolArray | None = None  # [slot] the wish was sized on the forecast's upper band (rush)
+    budget_hit: BoolArray  # [funder, slot] the budget ceiling cut the share
+    hold_hit: BoolArray  # [funder, slot] a maintenance window kept replicas up
+    funder_floor: IntArray  # [funder, slot]
+    funder_cap: IntArray  # [funder, slot] min(ceiling, budget ceiling), never under the floor
+    funder_clamped: IntArray  # [funder, slot] after floor and ceiling, before budget
+    funder_cost_eur: FloatArray  # [funder, slot] (zeros without operator prices)
+    budget_ceiling: IntArray  # [slot]
+    funder_ceiling: IntArray  # [funder] the mandates' ceilings
+    maintenance: BoolArray  # [funder, slot] inside one of the funder's maintenance windows
+    band_hit: BoolArray  # [slot] the wish was sized on the forecast's upper band (rush)
 
     def reasons(self, slot: int) -> tuple[str, ...]:
         """Why slot `slot` has the number it has, in the order the steps applied."""
-        out = ["prewarm" if self.wish[slot] > self.need[slot] else "forecast"]
-        if self.band_hit is not None and self.band_hit[slot]:
-            out.append("rush-band")
+        out = [ReasonKind.PREWARM.value if self.wish[slot] > self.need[slot] else ReasonKind.FORECAST.value]
+        if self.band_hit[slot]:
+            out.append(ReasonKind.RUSH_BAND.value)
         for f, fid in enumerate(self.funder_ids):
             if self.floor_hit[f, slot]:
-                out.append(f"floor:{fid}")
+                out.append(reasons.floor(fid))
             if self.ceiling_hit[f, slot]:
-                out.append(f"ceiling:{fid}")
-            if self.budget_hit is not None and self.budget_hit[f, slot]:
-                out.append(f"budget:{fid}")
-            if self.hold_hit is not None and self.hold_hit[f, slot]:
-                out.append(f"maintenance:{fid}")
+                out.append(reasons.ceiling(fid))
+            if self.budget_hit[f, slot]:
+                out.append(reasons.budget(fid))
+            if self.hold_hit[f, slot]:
+                out.append(reasons.maintenance(fid))
         return tuple(out)
 
 
@@ -109,7 +111,7 @@ class PlaquePlan:
 
     def funder_cost_eur(self) -> FloatArray:
         """[funder, slot] euros over every component."""
-        costs = [cp.funder_cost_eur for cp in self.components if cp.funder_cost_eur is not None]
+        costs = [cp.funder_cost_eur for cp in self.components]
         if not costs:
             return np.zeros((len(self.components[0].funder_ids), len(self.forecast.users)))
         return np.asarray(np.sum(costs, axis=0), dtype=np.float64)
@@ -142,15 +144,6 @@ def rates_for(rates: UsageRates | Mapping[str, UsageRates], plaque_id: str | Non
 def segment_infos(calendar: Calendar, plaque: Plaque, day: date) -> tuple[DayInfo, ...]:
     """The calendar's answer for each segment of `plaque` on `day`."""
     return tuple(calendar.day(day, Place(departement=s.departement), s.level) for s in plaque.segments)
-
-
-def check_supported(calendar: Calendar, *days: date) -> date:
-    """Refuse days the calendar cannot answer for, naming the range; returns the range's last day."""
-    first, last = calendar.supported_range
-    for d in days:
-        if not first <= d <= last:
-            raise InputError(f"date {d} is outside the supported range {first} to {last}")
-    return last
 
 
 def make_plan(
@@ -299,9 +292,7 @@ def _shortfall(
     by_profile = np.concatenate([p for p in profiles if p is not None], axis=2)
     served = [users_served(cp.funder_replicas, cp.component) for cp in comps]
     limited = [cp.funder_replicas < cp.funder_wish for cp in comps]
-    budget = [
-        np.zeros_like(lim) if cp.budget_hit is None else cp.budget_hit for cp, lim in zip(comps, limited, strict=True)
-    ]
+    budget = [cp.budget_hit for cp in comps]
     minutes = np.concatenate([slot_minutes(d.grid) for d in days])
     return funders_shortfall(by_profile, funders, served, limited, budget, minutes, day_idx)
 
@@ -327,7 +318,7 @@ def plan_component(
     need_all = replicas_for_users(users, component)
     sized = need_all if high is None else rush_need(users, high, component, step_s)
     window = prewarm_window_slots(component, step_s)
-    most, at = forward_max(sized, window, n)
+    most, at = forward_argmax(sized, window, n)
     source = np.minimum(at + np.arange(n), len(users) - 1)
     wish = most.astype(np.int64)
     need = need_all[:n]

@@ -9,20 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, timedelta
 
-from capacity.calendar.types import Calendar
+from capacity.calendar.types import Calendar, check_supported
 from capacity.common.errors import ConfigError
 from capacity.planning.budget import month_budget_levels, plan_month
 from capacity.planning.demand import UsageRates, forecast_day
-from capacity.planning.kernel import (
-    Plan,
-    PlaquePlan,
-    check_supported,
-    funders_on,
-    make_plan,
-    plan_plaque,
-    rates_for,
-    segment_infos,
-)
+from capacity.planning.kernel import Plan, PlaquePlan, funders_on, make_plan, plan_plaque, rates_for, segment_infos
 from capacity.policy.bundle import Policies
 from capacity.policy.topology import Plaque
 

@@ -108,7 +108,7 @@ def component_rows(pp: PlaquePlan, f: int) -> list[dict[str, Any]]:
     for cp in pp.components:
         floor = cp.funder_floor[f] if cp.funder_floor is not None else np.zeros(len(cp.need), dtype=np.int64)
         cap = cp.funder_cap[f] if cp.funder_cap is not None else np.full(len(cp.need), -1)
-        ceiling = int(cp.funder_ceiling[f]) if cp.funder_ceiling is not None else int(cp.ceiling[0])
+        ceiling = int(cp.funder_ceiling[f])
         r = cp.funder_replicas[f]
         rows.append(
             {
@@ -124,7 +124,7 @@ def component_rows(pp: PlaquePlan, f: int) -> list[dict[str, Any]]:
                 "hours_cut_by_budget": round(float(_sum(cp.budget_hit, f) * step_h), 2),
                 "hours_held_for_maintenance": round(float(_sum(cp.hold_hit, f) * step_h), 2),
                 "replica_hours": round(float(r.sum() * step_h), 2),
-                "eur": round(float(cp.funder_cost_eur[f].sum()), 2) if cp.funder_cost_eur is not None else 0.0,
+                "eur": round(float(cp.funder_cost_eur[f].sum()), 2),
             }
         )
     return rows
@@ -233,7 +233,7 @@ def period_totals(plans: Sequence[Plan]) -> dict[str, dict[str, float]]:
                 t["eur"] += float(cost[f].sum())
                 t["replica_hours"] += float(sum(cp.funder_replicas[f].sum() for cp in pp.components) * step_h)
                 ceiling = np.any([cp.ceiling_hit[f] for cp in pp.components], axis=0)
-                budget = np.any([cp.budget_hit[f] for cp in pp.components if cp.budget_hit is not None], axis=0)
+                budget = np.any([cp.budget_hit[f] for cp in pp.components], axis=0)
                 t["hours_at_ceiling"] += float(ceiling.sum() * step_h)
                 t["hours_cut_by_budget"] += float(np.asarray(budget).sum() * step_h)
                 sf = pp.shortfall

@@ -17,8 +17,11 @@ from functools import cached_property
 from pathlib import Path
 
 from capacity.common.errors import ConfigError, InputError
+from capacity.common.files import read_bounded
+from capacity.common.yamlio import MAX_FILE_BYTES
 from capacity.policy.mandates import ComponentLimits, Funding, MaintenanceWindow, Mandate
 from capacity.policy.mandates.crosscheck import cross_check
+from capacity.policy.mandates.in_force import in_force_problems
 from capacity.policy.mandates.loader import MandateFile, read_mandate
 from capacity.policy.mandates.problems import Problem, from_config_error, to_error
 from capacity.policy.prices import PRICES_FILE, Prices, load_prices
@@ -141,11 +144,12 @@ def policy_files(root: Path) -> list[Path]:
     return [root / TOPOLOGY_FILE, root / PRICES_FILE, *mandate_paths(root)]
 
 
-def read_bundle(root: Path, mandate_files: Sequence[Path] | None = None) -> Bundle:
+def read_bundle(root: Path, mandate_files: Sequence[Path] | None = None, today: date | None = None) -> Bundle:
     """Read topology, prices and mandates under `root` and run every check; never raises for file problems.
 
     `mandate_files` replaces the mandates of `root` (files with the same name are swapped, others
     added): how an edited file is checked against the rest of the bundle before it is installed.
+    With `today`, also warn about mandates not in force that day (see mandates/in_force.py).
     """
     if not root.is_dir():
         raise InputError(f"policies folder {root} not found; pass --policies DIR or set {ENV_POLICIES}")
@@ -172,10 +176,12 @@ def read_bundle(root: Path, mandate_files: Sequence[Path] | None = None) -> Bund
         problems.extend(r.problems)
     if topology is not None:
         problems.extend(cross_check(topology, prices, reads, topo_path))
+        if today is not None:
+            problems.extend(in_force_problems(topology, reads, topo_path, today))
     files = [topo_path, *([prices_path] if prices_path.exists() else []), *sorted(paths.values(), key=lambda p: p.name)]
     policies = None
     if topology is not None and not any(p.is_error for p in problems):
-        hashes = {_relative(p, root): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        hashes = {_relative(p, root): hashlib.sha256(read_bounded(p, MAX_FILE_BYTES)).hexdigest() for p in files}
         digest = hashlib.sha256()
         for name, sha in hashes.items():
             digest.update(f"{name}\0{sha}\n".encode())
@@ -190,7 +196,7 @@ def read_bundle(root: Path, mandate_files: Sequence[Path] | None = None) -> Bund
     return Bundle(policies=policies, problems=tuple(problems), files=tuple(str(p) for p in files))
 
 
-def read_paths(paths: Sequence[Path], default_root: Path) -> Bundle:
+def read_paths(paths: Sequence[Path], default_root: Path, today: date | None = None) -> Bundle:
     """What `capctl policy validate PATH...` checks: folders and files, each against a whole bundle.
 
     A folder holding topology.yaml is a bundle; any other folder holds mandate files; mandate files are
@@ -198,7 +204,7 @@ def read_paths(paths: Sequence[Path], default_root: Path) -> Bundle:
     (an edited file replaces the installed one of the same name; others are added).
     """
     if not paths:
-        return read_bundle(default_root)
+        return read_bundle(default_root, today=today)
     roots: list[Path] = []
     files: list[Path] = []
     missing: list[Problem] = []
@@ -213,12 +219,12 @@ def read_paths(paths: Sequence[Path], default_root: Path) -> Bundle:
             missing.append(Problem("not_yaml", str(p)))
         else:
             files.append(p)
-    bundles = [read_bundle(r) for r in roots]
+    bundles = [read_bundle(r, today=today) for r in roots]
     by_root: dict[Path, list[Path]] = {}
     for f in files:
         home = f.resolve().parent.parent
         by_root.setdefault(home if (home / TOPOLOGY_FILE).exists() else default_root, []).append(f)
-    bundles += [read_bundle(root, fs) for root, fs in by_root.items()]
+    bundles += [read_bundle(root, fs, today) for root, fs in by_root.items()]
     problems = [*missing, *(p for b in bundles for p in b.problems)]
     policies = bundles[0].policies if len(bundles) == 1 else None
     return Bundle(policies=policies, problems=tuple(problems), files=tuple(f for b in bundles for f in b.files))

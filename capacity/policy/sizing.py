@@ -13,6 +13,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from capacity.common.arrays import forward_max
 from capacity.policy.topology import Component
 
 IntArray = npt.NDArray[np.int64]
@@ -44,24 +45,7 @@ def prewarm(need: IntArray, window: int) -> IntArray:
     `need` may be longer than the day (it carries the first slots of the next day) so that the last
     slots of a day pre-warm for the next morning; callers cut the result to the day.
     """
-    if window <= 0 or len(need) == 0:
-        return need.copy()
-    return np.asarray(forward_max(need, window, len(need))[0], dtype=np.int64)
-
-
-def forward_max(values: IntArray, window: int, n: int) -> tuple[IntArray, IntArray]:
-    """(m, at) for i < n: m[i] = max(values[i .. i + window]), the last value repeating past the end, and
-    at[i] the offset of its first occurrence. `window` shifted passes over `n` values: at a thousand
-    plaques this is hot, and a sliding-window view's per-row max/argmax is ten times slower."""
-    padded = np.concatenate([values, np.full(max(window, 0), values[-1], dtype=values.dtype)])
-    best = padded[:n].copy()
-    at = np.zeros(n, dtype=np.int64)
-    for j in range(1, window + 1):
-        shifted = padded[j : j + n]
-        better = shifted > best
-        best[better] = shifted[better]
-        at[better] = j
-    return best, at
+    return forward_max(need, window)
 
 
 def floor_replicas(users: float, component: Component) -> int:

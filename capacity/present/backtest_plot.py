@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from capacity.learning.backtest import DayResult
+from capacity.present.figure_file import save_figure
 
 HALF_DAY = timedelta(hours=12)
 
@@ -44,5 +45,4 @@ def plot_backtest(days: Sequence[DayResult], path: Path, title: str) -> None:
     axes[0, 0].legend(loc="upper right", fontsize=7, ncol=3)
     fig.suptitle(f"{title}  (red: rentrée / first day of a new state; grey: no class)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)

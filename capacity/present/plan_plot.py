@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from capacity.planning.kernel import Plan
+from capacity.present.figure_file import save_figure
 from capacity.present.tables import level_states
 
 
@@ -37,5 +38,4 @@ def plot_plan(plan: Plan, path: Path) -> None:
         ax.set_title(f"{pp.plaque.id} (zone {pp.plaque.zone}) {plan.day.isoformat()} — {states}", fontsize=10)
         handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
         ax.legend(handles=handles, loc="upper left", fontsize=7, ncol=3)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)

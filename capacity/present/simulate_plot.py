@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from capacity.common.errors import InputError
 from capacity.policy.sizing import users_served
+from capacity.present.figure_file import save_figure
 from capacity.simulate.delay import ready_replicas
 from capacity.simulate.metrics import StrategyResult
 from capacity.simulate.scenario import Scenario
@@ -58,12 +58,7 @@ def plot_replay(
         ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=90)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from None
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, dpi=90)
 
 
 def _served(scenario: Scenario, ready: IntArray) -> npt.NDArray[np.float64]:

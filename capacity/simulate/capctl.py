@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
+from capacity.common.arrays import forward_max
 from capacity.operator.decide import DecideSettings, replay
 
 IntArray = npt.NDArray[np.int64]
@@ -20,9 +21,7 @@ IntArray = npt.NDArray[np.int64]
 
 def planned_ahead(replicas: IntArray, horizon_s: float, slot_s: int) -> IntArray:
     """At each slot start: the most the plan asks over the slots starting in [now, now + horizon_s]."""
-    width = int(horizon_s // slot_s)
-    padded = np.concatenate([replicas, np.full(width, replicas[-1], dtype=np.int64)])
-    return np.asarray(np.lib.stride_tricks.sliding_window_view(padded, width + 1).max(axis=1), dtype=np.int64)
+    return forward_max(replicas, int(horizon_s // slot_s))
 
 
 def tick_times(start_s: int, n: int, tick_s: int) -> list[datetime]:

@@ -15,6 +15,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
+from capacity.policy.prices import Prices
 from capacity.policy.sizing import users_served
 from capacity.simulate.delay import ready_replicas
 from capacity.simulate.scenario import Scenario
@@ -23,14 +24,8 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 MORNING_H = (6.0, 12.0)
-
-
-@dataclass(frozen=True)
-class Prices:
-    """Euros per vCPU-hour and per GiB-hour of requested resources."""
-
-    eur_per_vcpu_h: float = 0.04
-    eur_per_gib_h: float = 0.005
+#: Euros per requested vCPU-hour and GiB-hour when the replay is not given the operator's prices.
+DEFAULT_PRICES = Prices(eur_per_vcpu_hour=0.04, eur_per_gib_hour=0.005)
 
 
 @dataclass(frozen=True)
@@ -73,7 +68,7 @@ def evaluate(
     desired: IntArray,
     scenario: Scenario,
     delay_steps: int,
-    prices: Prices = Prices(),
+    prices: Prices = DEFAULT_PRICES,
     focus_days: Sequence[date] = (),
 ) -> StrategyResult:
     """Metrics of one strategy's desired replicas [step, unit]."""
@@ -81,13 +76,7 @@ def evaluate(
     step_min = scenario.trace.step_s / 60
     ready = ready_replicas(desired, desired[0], delay_steps)
     per_unit_h = desired.sum(axis=0) * step_h
-    eur = np.array(
-        [
-            u.component.cpu_per_replica * prices.eur_per_vcpu_h
-            + u.component.memory_gib_per_replica * prices.eur_per_gib_h
-            for u in scenario.units
-        ]
-    )
+    eur = np.array([prices.replica_hour_eur(u.component) for u in scenario.units])
     short = shortfall_users(scenario, ready)
     hour_of_step = (scenario.trace.times_s - scenario.trace.start_s) // 3600
     saturated = sum(len(np.unique(hour_of_step[row > 0])) for row in short)

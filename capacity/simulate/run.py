@@ -9,12 +9,13 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
+from capacity.policy.prices import Prices
 from capacity.policy.sizing import users_served
 from capacity.policy.topology import Component
 from capacity.simulate import hpa
 from capacity.simulate.cron import cron_floor
 from capacity.simulate.delay import delay_steps
-from capacity.simulate.metrics import Prices, StrategyResult, evaluate
+from capacity.simulate.metrics import DEFAULT_PRICES, StrategyResult, evaluate
 from capacity.simulate.oracle import oracle
 from capacity.simulate.scenario import Scenario
 from capacity.simulate.static import static
@@ -24,7 +25,6 @@ IntArray = npt.NDArray[np.int64]
 STRATEGIES = ("hpa", "cron", "static", "capctl", "oracle")
 FOCUS_DAYS = (date(2021, 4, 6), date(2021, 4, 26))
 SWEEP_S = (120, 300, 600, 1200)
-DEFAULT_PRICES = Prices()
 DEFAULT_HPA = hpa.HpaSettings()
 
 

@@ -179,7 +179,7 @@ def test_bad_event_files_name_file_line_and_field(tmp_path: Path, text: str, lin
     assert err.path == str(path)
     assert err.line == line
     assert message in str(err)
-    assert str(err).startswith(f"{path}:{line}: " if line else f"{path}: ")
+    assert str(err).startswith(f"{path}:{line}:" if line else f"{path}: ")
 
 
 def test_missing_event_file_is_a_config_error(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
+from tests.support.ops_metric_names import exported_series_names, metric_names_in
 from tests.support.tools import tool_path
 
 pytestmark = pytest.mark.helm
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.helm
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "capctl"
 NONDEFAULT = Path(__file__).with_name("values-nondefault.yaml")
+# Rendered before any other values: the one value without a default (watchNamespaces, least privilege).
+MINIMAL = ("-f", str(Path(__file__).with_name("values-minimal.yaml")))
 RELEASE = "capctl"
 NAMESPACE = "capctl-system"
 # Oldest Kubernetes allowed by Chart.yaml's kubeVersion, and the newest schemas kubernetes-validate ships.
@@ -32,14 +35,23 @@ KUBE_VERSIONS = ("1.25.0", kubernetes_validate.latest_version())
 
 Doc = dict[str, Any]
 
-# (apiGroup, resource, verb): everything the operator may do, and nothing else.
-ALLOWED = {
-    *{("apps", r, v) for r in ("deployments", "statefulsets") for v in ("get", "list", "watch")},
-    *{("autoscaling", "horizontalpodautoscalers", v) for v in ("get", "list", "watch", "patch", "update")},
-    *{("apps", r, v) for r in ("deployments/scale", "statefulsets/scale") for v in ("get", "patch", "update")},
-    *{(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")},
+# (apiGroup, resource, verb): everything the operator may do, per mode, and nothing else. These are the calls
+# capacity/operator/kube/*.py makes: observe.py lists; actuator.py patches (merge patch), and after a 409 reads one
+# object again; events.py creates core/v1 Events; lease.py and state.py get/create/update (PUT) by name.
+OWN = {
     *{("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")},
-    *{("", "configmaps", v) for v in ("get", "create", "update", "patch")},
+    *{("", "configmaps", v) for v in ("get", "create", "update")},
+    ("", "events", "create"),
+}
+READ = {("apps", r, "list") for r in ("deployments", "statefulsets")} | {
+    ("autoscaling", "horizontalpodautoscalers", "list")
+}
+FLOOR = {("autoscaling", "horizontalpodautoscalers", v) for v in ("get", "patch")}
+DIRECT = {("apps", r, v) for r in ("deployments/scale", "statefulsets/scale") for v in ("get", "patch")}
+ALLOWED = {
+    "recommend": OWN | READ,
+    "floor": OWN | READ | FLOOR,
+    "direct": OWN | READ | FLOOR | DIRECT,
 }
 WORKLOAD_RESOURCES = {"deployments", "statefulsets", "horizontalpodautoscalers", "deployments/scale"}
 OWN_NAMESPACE_ONLY = {"leases", "configmaps"}
@@ -59,7 +71,7 @@ def run_helm(helm: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def render(helm: Path, *args: str, kube_version: str = KUBE_VERSIONS[0]) -> list[Doc]:
     result = run_helm(
-        helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", kube_version, *args
+        helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", kube_version, *MINIMAL, *args
     )
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
@@ -118,7 +130,7 @@ def docs(request: pytest.FixtureRequest) -> list[Doc]:
 
 @pytest.mark.parametrize("extra", [(), ("-f", str(NONDEFAULT))], ids=["default", "nondefault"])
 def test_helm_lint_strict_passes(helm: Path, extra: tuple[str, ...]) -> None:
-    result = run_helm(helm, "lint", "--strict", str(CHART), "--namespace", NAMESPACE, *extra)
+    result = run_helm(helm, "lint", "--strict", str(CHART), "--namespace", NAMESPACE, *MINIMAL, *extra)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
 
@@ -137,6 +149,8 @@ def test_every_manifest_validates_against_the_kubernetes_schema(
         validated.add(doc["kind"])
     assert {"Deployment", "ServiceAccount", "Service", "ConfigMap", "PodDisruptionBudget"} <= validated
     assert {"Role", "RoleBinding"} <= validated
+    if extra:
+        assert "NetworkPolicy" in validated
 
 
 def test_schema_validation_would_catch_a_typo(default_docs: list[Doc]) -> None:
@@ -216,14 +230,33 @@ def service_account(docs: list[Doc]) -> str:
     return str(one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"])
 
 
+def mode_of(docs: list[Doc]) -> str:
+    return arg_value(container(docs)["args"], "--mode")
+
+
 def test_rbac_grants_exactly_the_allowed_verbs(docs: list[Doc]) -> None:
+    allowed = ALLOWED[mode_of(docs)]
     granted = grants(docs, service_account(docs))
-    assert {(g.api_group, g.resource, g.verb) for g in granted} == ALLOWED
+    assert {(g.api_group, g.resource, g.verb) for g in granted} == allowed
     # Nothing in any rendered role (bound or not) goes beyond the list either.
     for role in [*of_kind(docs, "Role"), *of_kind(docs, "ClusterRole")]:
         for rule in role["rules"]:
             for triple in ((g, r, v) for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]):
-                assert triple in ALLOWED, f"{role['metadata']['name']} grants {triple}"
+                assert triple in allowed, f"{role['metadata']['name']} grants {triple}"
+
+
+@pytest.mark.parametrize("mode", list(ALLOWED))
+def test_each_mode_gets_exactly_its_verbs(helm: Path, mode: str) -> None:
+    docs = render(helm, "--set", f"mode={mode}", "--set", "watchNamespaces={ent-a,ent-b}")
+    granted = grants(docs, service_account(docs))
+    assert {(g.api_group, g.resource, g.verb) for g in granted} == ALLOWED[mode]
+    workload = {(g.api_group, g.resource, g.verb) for g in granted if g.scope == "ent-a"}
+    if mode == "recommend":  # read-only on workloads and HPAs, no Event about them either
+        assert workload == READ
+    else:
+        assert workload == READ | FLOOR | {("", "events", "create")} | (DIRECT if mode == "direct" else set())
+    never = {"delete", "deletecollection", "watch", "escalate", "bind", "impersonate", "*"}
+    assert not any(g.verb in never or g.resource in ("secrets", "pods", "*") for g in granted)
 
 
 def test_rbac_is_bound_to_the_pod_service_account(docs: list[Doc]) -> None:
@@ -246,15 +279,32 @@ def test_lease_and_state_configmap_only_in_own_namespace_and_by_name(docs: list[
     for g in own:
         if g.verb == "create":
             continue  # Kubernetes cannot restrict create by name
-        expected = (lease,) if g.resource == "leases" else ("capctl-state",)
+        expected = (lease,) if g.resource == "leases" else (arg_value(args, "--state-configmap"),)
         assert g.names == expected, g
 
 
-def test_default_rbac_is_one_cluster_role_for_workloads(default_docs: list[Doc]) -> None:
-    granted = grants(default_docs, service_account(default_docs))
+def test_without_watch_namespaces_the_render_fails(helm: Path) -> None:
+    error = render_error(helm)  # the chart's own defaults, nothing else
+    assert "watchNamespaces is empty" in error and "rbac.clusterWide=true" in error
+    assert "watchNamespaces is empty" not in render_error(helm, "--set", "rbac.create=false", "--set", "mode=x")
+
+
+def test_cluster_wide_rbac_is_opt_in(helm: Path) -> None:
+    docs = render(helm, "--set", "watchNamespaces=null", "--set", "rbac.clusterWide=true", "--set", "mode=floor")
+    granted = grants(docs, service_account(docs))
     workload = {g for g in granted if g.resource in WORKLOAD_RESOURCES}
     assert workload and {g.scope for g in workload} == {"*"}
-    assert len(of_kind(default_docs, "ClusterRole")) == 1
+    assert len(of_kind(docs, "ClusterRole")) == 1
+    assert {(g.api_group, g.resource, g.verb) for g in granted} == ALLOWED["floor"]
+    both = render_error(helm, *MINIMAL, "--set", "rbac.clusterWide=true")
+    assert "set either watchNamespaces" in both
+
+
+def test_the_state_configmap_name_reaches_the_operator_and_its_rbac(helm: Path) -> None:
+    docs = render(helm, "--set", "state.configMapName=ent-capctl-stab")
+    assert arg_value(container(docs)["args"], "--state-configmap") == "ent-capctl-stab"
+    named = {g.names for g in grants(docs, service_account(docs)) if g.resource == "configmaps" and g.verb != "create"}
+    assert named == {("ent-capctl-stab",)}
 
 
 def test_watch_namespaces_turn_rbac_into_roles_per_namespace(nondefault_docs: list[Doc]) -> None:
@@ -266,8 +316,8 @@ def test_watch_namespaces_turn_rbac_into_roles_per_namespace(nondefault_docs: li
     assert workload_scopes == watched
     for namespace in watched:
         in_ns = {(g.api_group, g.resource, g.verb) for g in granted if g.scope == namespace}
-        assert ("autoscaling", "horizontalpodautoscalers", "patch") in in_ns
-        assert ("apps", "statefulsets/scale", "patch") in in_ns
+        assert ("autoscaling", "horizontalpodautoscalers", "patch") in in_ns  # floor mode
+        assert not any(r.endswith("/scale") for _, r, _ in in_ns)  # floor mode never scales directly
         assert not any(r in OWN_NAMESPACE_ONLY for _, r, _ in in_ns)
 
 
@@ -310,6 +360,24 @@ def test_restricted_security_context(docs: list[Doc]) -> None:
     # Pod Security Standard "restricted" also limits the volume types.
     for volume in pod["volumes"]:
         assert set(volume) - {"name"} <= {"configMap", "secret", "emptyDir", "projected", "downwardAPI"}
+
+
+def test_api_token_is_projected_where_the_kubernetes_client_reads_it(docs: list[Doc]) -> None:
+    from kubernetes.config.incluster_config import SERVICE_CERT_FILENAME, SERVICE_TOKEN_FILENAME
+
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False  # no implicit token in every container
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    files = {}
+    for mount in container(docs)["volumeMounts"]:
+        for source in volumes[mount["name"]].get("projected", {}).get("sources", []):
+            if "serviceAccountToken" in source:
+                files[f"{mount['mountPath']}/{source['serviceAccountToken']['path']}"] = source
+            for item in source.get("configMap", {}).get("items", []):
+                files[f"{mount['mountPath']}/{item['path']}"] = source
+    token = files[SERVICE_TOKEN_FILENAME]["serviceAccountToken"]
+    assert 600 <= token["expirationSeconds"] <= 3607  # a bound, rotated token (the client re-reads it)
+    assert files[SERVICE_CERT_FILENAME]["configMap"]["name"] == "kube-root-ca.crt"
 
 
 def test_tmp_is_a_writable_empty_dir(docs: list[Doc]) -> None:
@@ -502,34 +570,101 @@ def test_model_configmap_from_values(nondefault_docs: list[Doc]) -> None:
 # ------------------------------------------------------------------------------------------- dashboard
 
 
+def dashboard_of(docs: list[Doc]) -> Doc:
+    (cm,) = [d for d in of_kind(docs, "ConfigMap") if "grafana_dashboard" in d["metadata"]["labels"]]
+    (content,) = cm["data"].values()
+    dashboard: Doc = json.loads(content)
+    return dashboard
+
+
 def test_grafana_dashboard_configmap(nondefault_docs: list[Doc]) -> None:
     (cm,) = [d for d in of_kind(nondefault_docs, "ConfigMap") if "grafana_dashboard" in d["metadata"]["labels"]]
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert cm["metadata"]["namespace"] == "monitoring"
     assert cm["metadata"]["annotations"] == {"grafana_folder": "Capacity"}
-    (content,) = cm["data"].values()
-    dashboard = json.loads(content)
-    exprs = " ".join(t["expr"] for t in iter_targets(dashboard["panels"]))
-    for metric in (
-        "capctl_forecast_users",
-        "ent_active_sessions",
-        "capctl_planned_replicas",
-        "capctl_wish_replicas",
-        "capctl_clamps_total",
-        "capctl_tick_duration_seconds",
-        "capctl_is_leader",
-    ):
-        assert metric in exprs, metric
+    dashboard = dashboard_of(nondefault_docs)
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     assert "capctl_forecast_users" in variables["plaque"]["definition"]
     repeated = [p for p in dashboard["panels"] if p.get("repeat") == "plaque"]
     assert repeated, "one row per plaque"
 
 
-def iter_targets(panels: list[Doc]) -> Iterator[Doc]:
+def dashboard_queries(dashboard: Doc) -> dict[str, list[str]]:
+    """Panel title -> its PromQL queries (template variables included, as "variable <name>")."""
+    queries = {p["title"]: [t["expr"] for t in p.get("targets", [])] for p in iter_panels(dashboard["panels"])}
+    for v in dashboard["templating"]["list"]:
+        if v["type"] == "query":
+            queries[f"variable {v['name']}"] = [v["definition"]]
+    return queries
+
+
+def test_dashboard_reads_only_series_capctl_exports(nondefault_docs: list[Doc]) -> None:
+    exported = exported_series_names()
+    for title, exprs in dashboard_queries(dashboard_of(nondefault_docs)).items():
+        for expr in exprs:
+            used = metric_names_in(expr)
+            assert used, f"{title}: {expr}"
+            assert used <= exported, f"{title} reads {sorted(used - exported)}, which capctl does not export"
+
+
+def test_dashboard_has_a_panel_for_each_operator_signal(nondefault_docs: list[Doc]) -> None:
+    queries = dashboard_queries(dashboard_of(nondefault_docs))
+    panels_reading = {
+        name: {title for title, exprs in queries.items() if any(name in e for e in exprs)}
+        for name in (
+            "capctl_errors_total",
+            "capctl_config_reloads_total",
+            "capctl_metrics_available",
+            "capctl_changes_total",
+            "capctl_ticks_total",
+            "capctl_build_info",
+            "capctl_is_leader",
+            "capctl_budget_level",
+            "capctl_forecast_users",
+            "capctl_observed_users",
+            "capctl_planned_replicas",
+            "capctl_clamps_total",
+        )
+    }
+    missing = [name for name, titles in panels_reading.items() if not titles]
+    assert not missing, f"no panel shows {missing}"
+
+
+def test_dashboard_queries_parse_as_promql(nondefault_docs: list[Doc], tmp_path: Path) -> None:
+    """Each query, with Grafana's variables filled in, checked by promtool as a recording rule."""
+    variables = {"$__rate_interval": "2m", "$plaque": ".*", "$component": ".*"}
+    rules: list[dict[str, str]] = []
+    for title, exprs in dashboard_queries(dashboard_of(nondefault_docs)).items():
+        for expr in exprs:
+            if title.startswith("variable "):
+                expr = expr.removeprefix("label_values(").rsplit(",", 1)[0]
+            for name, value in variables.items():
+                expr = expr.replace(name, value)
+            rules.append({"record": f"dashboard:query_{len(rules)}", "expr": expr})
+    (tmp_path / "queries.yaml").write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = subprocess.run(
+        [str(tool_path("promtool")), "check", "rules", str(tmp_path / "queries.yaml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in result.stdout
+
+
+def test_dashboard_panels_do_not_overlap(nondefault_docs: list[Doc]) -> None:
+    cells: dict[tuple[int, int], str] = {}
+    for panel in dashboard_of(nondefault_docs)["panels"]:
+        pos = panel["gridPos"]
+        assert pos["x"] + pos["w"] <= 24, panel["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = panel["title"]
+
+
+def iter_panels(panels: list[Doc]) -> Iterator[Doc]:
     for panel in panels:
-        yield from panel.get("targets", [])
-        yield from iter_targets(panel.get("panels", []))
+        yield panel
+        yield from iter_panels(panel.get("panels", []))
 
 
 def test_grafana_dashboard_is_optional(default_docs: list[Doc]) -> None:
@@ -542,17 +677,30 @@ def test_grafana_dashboard_is_optional(default_docs: list[Doc]) -> None:
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("mode=auto", "mode must be one of recommend, floor, direct"),
-        ("tick=0", "tick must be a whole, positive number"),
-        ("tick=1.5", "tick must be a whole, positive number"),
+        # Types, enums and ranges are values.schema.json's (tests/chart/test_values_schema.py); these are the
+        # rules between values that a schema cannot say.
         ("prometheus.auth.existingSecret=prom", "prometheus.url is empty"),
-        (
-            "prometheus.url=http://p,prometheus.auth.existingSecret=p,prometheus.auth.type=oauth",
-            "token or basic",
-        ),
         ("policies.existingConfigMap=x,policies.files.a=b", "either policies.files or"),
         ("policies.files.\\.\\./escape=x", "must be relative"),
+        ("state.configMapName=Capctl_State", "/state/configMapName"),
     ],
 )
 def test_invalid_values_fail_at_render_time(helm: Path, setting: str, message: str) -> None:
-    assert message in render_error(helm, "--set", setting)
+    assert message in render_error(helm, *MINIMAL, "--set", setting)
+
+
+def test_queries_file_reaches_the_operator_from_the_policies_folder(helm: Path) -> None:
+    """The operator's live query comes from the same `--queries` file as `capctl fit`, shipped with the policies."""
+    docs = render(
+        helm,
+        *MINIMAL,
+        "--set",
+        "prometheus.url=http://prom:9090,prometheus.queriesFile=queries.yaml",
+        "--set-string",
+        "policies.files.queries\\.yaml=version: 1",
+    )
+    args = container(docs)["args"]
+    assert arg_value(args, "--queries") == "/etc/capctl/policies/queries.yaml"
+    policies = next(m for m in container(docs)["volumeMounts"] if m["name"] == "policies")
+    assert arg_value(args, "--queries").startswith(policies["mountPath"] + "/")
+    assert "--queries" not in container(render(helm, *MINIMAL, "--set", "prometheus.url=http://prom:9090"))["args"]

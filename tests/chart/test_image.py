@@ -85,6 +85,8 @@ def test_image_and_chart_agree_on_entrypoint_and_user() -> None:
             str(REPO / "charts" / "capctl"),
             "--show-only",
             "templates/deployment.yaml",
+            "--set",
+            "watchNamespaces={ent-grand-est}",
         ],
         capture_output=True,
         text=True,

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +15,10 @@ import pytest
 
 from capacity.calendar import SchoolCalendar
 from capacity.calendar.types import Calendar
-from capacity.operator.controller import Controller, TickReport
 from capacity.operator.decide import Mode
-from capacity.operator.kube.api import KubeClients, KubeSettings
-from capacity.operator.kube.lease import LeaderElector, LeaseSettings
-from capacity.operator.kube.state import StateStore
+from capacity.operator.kube.api import KubeSettings
 from capacity.operator.live_usage import LiveUsage
-from capacity.operator.ops_metrics import OpsMetrics
-from capacity.operator.reload import ConfigSource
+from capacity.operator.wiring import Operator, OperatorOptions, build_operator
 from capacity.policy.bundle import load_policies
 from tests.support.fake_kube import FakeKube
 from tests.support.fake_kube.fixtures import fake_kube  # noqa: F401 - fixture
@@ -60,17 +54,6 @@ def seed(fake: FakeKube, policies: Path = POLICIES) -> None:
                 fake.add_hpa(t.namespace, t.hpa, t.kind, t.name, HPA_MIN, HPA_MAX, current_replicas=REPLICAS)
 
 
-@dataclass
-class Instance:
-    controller: Controller
-    elector: LeaderElector
-    metrics: OpsMetrics
-    clients: KubeClients
-
-    def tick(self, now: datetime) -> TickReport:
-        return self.controller.tick(now)
-
-
 def make_instance(
     fake: FakeKube,
     tmp_path: Path,
@@ -83,28 +66,24 @@ def make_instance(
     renew_every_s: float = 5.0,
     timeout_s: tuple[float, float] = (2.0, 2.0),
     sleep: Callable[[float], None] | None = None,
-) -> Instance:
-    """A controller wired as `capctl run` wires it, through a kubeconfig file."""
+) -> Operator:
+    """A controller wired as `capctl run` wires it (capacity/operator/wiring.py), through a kubeconfig file."""
     kubeconfig = fake.kubeconfig(tmp_path / f"kubeconfig-{identity}")
-    clients = KubeClients(KubeSettings(kubeconfig=kubeconfig, user_agent=f"capctl/{identity}", timeout_s=timeout_s))
-    elector = LeaderElector(
-        clients.api(),
-        LeaseSettings(name="capctl", namespace=HOME, identity=identity, renew_every_s=renew_every_s),
-    )
-    metrics = OpsMetrics()
-    controller = Controller(
-        config=ConfigSource(policies, events, calendar_loader=cached_calendar),
-        clients=clients,
-        elector=elector,
-        state=StateStore(clients.api(), HOME),
-        metrics=metrics,
+    options = OperatorOptions(
+        policies=policies,
+        events=tuple(events),
         mode=mode,
-        usage=usage,
+        identity=identity,
+        namespace=HOME,
+        kube=KubeSettings(kubeconfig=kubeconfig, user_agent=f"capctl/{identity}", timeout_s=timeout_s),
+        lease_renew_every_s=renew_every_s,
         self_ref={"apiVersion": "v1", "kind": "Pod", "name": identity, "namespace": HOME},
         timeout_s=timeout_s,
-        sleep=sleep or (lambda _s: fake.wait_idle()),
     )
-    return Instance(controller, elector, metrics, clients)
+    operator = build_operator(
+        options, usage=usage, calendar_loader=cached_calendar, sleep=sleep or (lambda _s: fake.wait_idle())
+    )
+    return operator
 
 
 @pytest.fixture
@@ -135,6 +114,6 @@ def all_scales(fake: FakeKube) -> dict[tuple[str, str, str], int]:
     return out
 
 
-def metric(instance: Instance, name: str, **labels: str) -> float | None:
+def metric(instance: Operator, name: str, **labels: str) -> float | None:
     value = instance.metrics.registry.get_sample_value(name, labels)
     return value

@@ -10,13 +10,9 @@ from pathlib import Path
 import yaml
 
 from capacity.common.timegrid import PARIS
-from capacity.operator.controller import Controller
 from capacity.operator.decide import Mode
-from capacity.operator.kube.api import KubeClients, KubeSettings
-from capacity.operator.kube.lease import LeaderElector, LeaseSettings
-from capacity.operator.kube.state import StateStore
-from capacity.operator.ops_metrics import OpsMetrics
-from capacity.operator.reload import ConfigSource
+from capacity.operator.kube.api import KubeSettings
+from capacity.operator.wiring import OperatorOptions, build_operator
 from tests.kube.conftest import HOME, HPA_MIN, POLICIES, all_hpas, cached_calendar, seed
 from tests.support.fake_kube import FakeKube
 
@@ -51,15 +47,17 @@ def test_a_plaque_in_another_cluster_is_steered_through_its_context(fake_kube: F
         fake_kube.clear_log()
         other.clear_log()
         kubeconfig = two_context_kubeconfig(fake_kube, other, tmp_path / "kubeconfig")
-        clients = KubeClients(KubeSettings(kubeconfig=kubeconfig))
-        controller = Controller(
-            config=ConfigSource(policies, calendar_loader=cached_calendar),
-            clients=clients,
-            elector=LeaderElector(clients.api(), LeaseSettings(name="capctl", namespace=HOME, identity="a")),
-            state=StateStore(clients.api(), HOME),
-            metrics=OpsMetrics(),
-            mode=Mode.FLOOR,
+        operator = build_operator(
+            OperatorOptions(
+                policies=policies,
+                mode=Mode.FLOOR,
+                identity="a",
+                namespace=HOME,
+                kube=KubeSettings(kubeconfig=kubeconfig),
+            ),
+            calendar_loader=cached_calendar,
         )
+        controller, clients = operator.controller, operator.clients
         assert controller.tick(datetime(2021, 4, 26, 6, 30, tzinfo=PARIS)).ok
         home_hpas, other_hpas = all_hpas(fake_kube), all_hpas(other)
         # seine-maritime changed in its own cluster only; the others in the home cluster only

@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def test_the_shipped_mandates_are_all_valid():
-    res = capctl("policy", "validate")
+    res = capctl("policy", "validate", "--today", "2021-04-26")  # the shipped mandates run 2019 to 2023
     assert res.returncode == 0, res.stdout
     assert "0 erreur(s), 0 avertissement(s)" in res.stdout
     shipped = sorted(p.name for p in (REPO / "policies" / "mandats").glob("*.yaml"))

@@ -194,21 +194,21 @@ def write_openmetrics_text(path: Path, series: list[SampleSeries]) -> Path:
     return path
 
 
-# ---- faults: one clear line, exit 2, through the real entry point ------------------------------------
+# ---- faults: one clear line, exit 1 (a source failed at run time), through the real entry point ----
 
 
 def test_server_down(start_prometheus, synth_text, tmp_path):
     server = start_prometheus(synth_text)
     server.stop()
     res = capctl("fit", "--prometheus-url", server.url, "--from", FIRST, "--to", LAST, "--out", str(tmp_path / "m"))
-    assert_one_line_error(res, "cannot reach Prometheus", "connection refused")
+    assert_one_line_error(res, "cannot reach Prometheus", "connection refused", code=1)
     assert not (tmp_path / "m").exists()
 
 
 def test_empty_window(url, tmp_path):
     res = capctl("fit", "--prometheus-url", url, "--from", "2021-06-01", "--to", "2021-06-07", "--step", "15m",
                  "--out", str(tmp_path / "m"))  # fmt: skip
-    assert_one_line_error(res, "no session data", "2021-06-01 to 2021-06-07")
+    assert_one_line_error(res, "no session data", "2021-06-01 to 2021-06-07", code=1)
 
 
 def test_only_nan(prometheus_with, tmp_path):
@@ -222,20 +222,20 @@ def test_only_nan(prometheus_with, tmp_path):
     url = prometheus_with(write_openmetrics_text(tmp_path / "nan.om", nan).read_text(encoding="utf-8"))
     res = capctl("fit", "--prometheus-url", url, "--from", "2021-03-01", "--to", "2021-03-03", "--step", "15m",
                  "--out", str(tmp_path / "m"))  # fmt: skip
-    assert_one_line_error(res, "only NaN")
+    assert_one_line_error(res, "only NaN", code=1)
 
 
 def test_5xx_through_the_cli(tmp_path):
     with stub_server(Behaviour(status=500, body=b"internal error", content_type="text/plain")) as stub:
         res = capctl("fit", "--prometheus-url", stub, "--from", FIRST, "--to", LAST, "--out", str(tmp_path / "m"))
-    assert_one_line_error(res, "HTTP 500")
+    assert_one_line_error(res, "HTTP 500", code=1)
 
 
 def test_slow_server_through_the_cli(tmp_path):
     with stub_server(Behaviour(delay_s=3)) as stub:
         res = capctl("backtest", "--prometheus-url", stub, "--from", "2021-04-01", "--to", "2021-04-02",
                      "--prometheus-timeout", "1s")  # fmt: skip
-    assert_one_line_error(res, "did not answer within 1 s")
+    assert_one_line_error(res, "did not answer within 1 s", code=1)
 
 
 def test_a_plaque_missing_falls_back_to_the_prior_and_says_so(prometheus_with, tmp_path):
@@ -264,4 +264,4 @@ def test_labels_that_match_no_plaque_say_which_label_to_set(url, tmp_path):
     queries.write_text("version: 1\nlabels: {plaque: tenant}\n", encoding="utf-8")
     res = capctl("fit", "--prometheus-url", url, "--from", FIRST, "--to", LAST, "--step", "15m", "--queries",
                  str(queries), "--out", str(tmp_path / "m"))  # fmt: skip
-    assert_one_line_error(res, "matches none of the plaques", "label `tenant`", "set `labels`")
+    assert_one_line_error(res, "matches none of the plaques", "label `tenant`", "set `labels`", code=1)

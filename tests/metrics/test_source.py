@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from capacity.common.errors import DataSourceError, InputError
-from capacity.learning.source import MAX_POINTS, PrometheusAuth, PrometheusSource, chunk_ranges
+from capacity.learning.prom_http import PrometheusAuth
+from capacity.learning.source import MAX_POINTS, PrometheusSource, chunk_ranges
 from tests.metrics.stub_server import Behaviour, prometheus_error, stub_server
 
 
@@ -87,18 +88,27 @@ def test_a_page_that_is_not_the_api_is_reported():
         _source(url).query("up", 0)
 
 
-def test_bearer_token_and_basic_auth_are_sent():
+def test_bearer_token_and_basic_auth_are_sent_and_files_are_reread_at_each_request(tmp_path):
     b = Behaviour(body=b'{"status":"success","data":{"resultType":"vector","result":[]}}')
+    token, user, pw = tmp_path / "token", tmp_path / "user", tmp_path / "pw"
+    token.write_text("s3cret\n")
+    user.write_text("ent")
+    pw.write_text("pw")
     with stub_server(b) as url:
-        _source(url, auth=PrometheusAuth(token="s3cret")).query("up", 0)
-        _source(url, auth=PrometheusAuth(username="ent", password="pw")).query("up", 0)
-    assert b.seen[0]["headers"]["Authorization"] == "Bearer s3cret"
-    assert b.seen[1]["headers"]["Authorization"].startswith("Basic ")
+        _source(url, auth=PrometheusAuth(token="from-env")).query("up", 0)
+        source = _source(url, auth=PrometheusAuth(token_file=token))
+        source.query("up", 0)
+        token.write_text("rotated")
+        source.query("up", 0)
+        _source(url, auth=PrometheusAuth(username_file=user, password_file=pw)).query("up", 0)
+    sent = [s["headers"]["Authorization"] for s in b.seen]
+    assert sent[:3] == ["Bearer from-env", "Bearer s3cret", "Bearer rotated"]
+    assert sent[3].startswith("Basic ")
 
 
-def test_token_and_basic_auth_together_are_refused():
+def test_token_and_basic_auth_together_are_refused(tmp_path):
     with pytest.raises(InputError, match="not both"):
-        PrometheusAuth(token="t", username="u", password="p")
+        PrometheusAuth(token="t", username_file=tmp_path / "u", password_file=tmp_path / "p")
 
 
 @pytest.fixture(scope="module")
@@ -122,5 +132,5 @@ def test_tls_is_verified_by_default_and_a_custom_ca_is_honoured(self_signed):
         with pytest.raises(DataSourceError) as exc:
             _source(url).query("up", 0)
         assert "TLS check failed" in _one_line(exc) and "--prometheus-ca-file" in str(exc.value)
-        assert _source(url, auth=PrometheusAuth(ca_file=str(cert))).query("up", 0) == []
+        assert _source(url, auth=PrometheusAuth(ca_file=cert)).query("up", 0) == []
         assert _source(url, auth=PrometheusAuth(verify_tls=False)).query("up", 0) == []

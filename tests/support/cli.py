@@ -22,9 +22,10 @@ def capctl(*args: str, env: Mapping[str, str] | None = None, timeout: float = 12
     )
 
 
-def assert_one_line_error(res: subprocess.CompletedProcess[str], *needles: str) -> str:
-    """Exit code 2, a single `capctl: error:` line on stderr, no traceback; returns the line."""
-    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+def assert_one_line_error(res: subprocess.CompletedProcess[str], *needles: str, code: int = 2) -> str:
+    """Exit `code` (2: bad input; 1: a service failed at run time), a single `capctl: error:` line on stderr,
+    no traceback; returns the line."""
+    assert res.returncode == code, (res.returncode, res.stdout, res.stderr)
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, res.stderr
     assert lines[0].startswith("capctl: error: "), lines[0]

@@ -147,6 +147,7 @@ class KubeClients:
         self._clients.clear()
 
     def _build(self, context: str | None) -> Any:
+        import yaml
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
@@ -159,11 +160,12 @@ class KubeClients:
                 config.load_kube_config(  # type: ignore[no-untyped-call]
                     config_file=path, context=context, client_configuration=conf
                 )
-        except (ConfigException, OSError, TypeError) as exc:
+        except (ConfigException, OSError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
             where = f"context {context!r} of " if context else ""
             source = self.settings.kubeconfig or "the default kubeconfig"
+            problem = " ".join(str(exc).split())  # a malformed file's YAML error spans several lines: one
             raise ConfigError(
-                f"cannot configure the Kubernetes client from {where}{source}: {exc}; "
+                f"cannot configure the Kubernetes client from {where}{source}: {problem}; "
                 "pass --kubeconfig FILE (and --context NAME) or run in a pod"
             ) from None
         conf.retries = False  # our own retry with backoff and fresh reads; no silent resends

@@ -1,4 +1,5 @@
-"""Scale-down stabilisation state, kept in the ConfigMap `capctl-state` so it survives restarts.
+"""Scale-down stabilisation state, kept in a ConfigMap (`capctl-state` unless `capctl run --state-configmap`
+names another, as the chart's `state.configMapName` does) so it survives restarts.
 
 One key per plaque, its value JSON: {"<component>": {"history": [[epoch_s, replicas], ...]}}. The leader
 reads it at the start of each tick and writes it back once at the end
@@ -53,17 +54,25 @@ def decode(data: Mapping[str, str]) -> State:
 class StateStore:
     """Read and write the state ConfigMap in the operator's namespace."""
 
-    def __init__(self, api_client: Any, namespace: str, *, timeout_s: tuple[float, float] = (3.0, 10.0)) -> None:
+    def __init__(
+        self,
+        api_client: Any,
+        namespace: str,
+        *,
+        name: str = CONFIGMAP_NAME,
+        timeout_s: tuple[float, float] = (3.0, 10.0),
+    ) -> None:
         from kubernetes import client
 
         self.api = client.CoreV1Api(api_client)
         self.namespace = namespace
+        self.name = name
         self.timeout_s = timeout_s
         self._rv: str | None = None
 
     def load(self) -> State:
         try:
-            cm = call(self.api.read_namespaced_config_map, CONFIGMAP_NAME, self.namespace, timeout_s=self.timeout_s)
+            cm = call(self.api.read_namespaced_config_map, self.name, self.namespace, timeout_s=self.timeout_s)
         except NotFound:
             self._rv = None
             return {}
@@ -79,7 +88,7 @@ class StateStore:
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {
-                    "name": CONFIGMAP_NAME,
+                    "name": self.name,
                     "namespace": self.namespace,
                     "labels": {"app.kubernetes.io/managed-by": "capctl"},
                 },
@@ -98,7 +107,7 @@ class StateStore:
                     body["metadata"]["resourceVersion"] = self._rv
                     stored = call(
                         self.api.replace_namespaced_config_map,
-                        CONFIGMAP_NAME,
+                        self.name,
                         self.namespace,
                         body,
                         timeout_s=self.timeout_s,
@@ -109,11 +118,11 @@ class StateStore:
                 continue
             self._rv = stored["metadata"]["resourceVersion"]
             return
-        raise Conflict(f"configmap {self.namespace}/{CONFIGMAP_NAME} kept changing while being written", status=409)
+        raise Conflict(f"configmap {self.namespace}/{self.name} kept changing while being written", status=409)
 
     def _refresh_rv(self) -> None:
         try:
-            cm = call(self.api.read_namespaced_config_map, CONFIGMAP_NAME, self.namespace, timeout_s=self.timeout_s)
+            cm = call(self.api.read_namespaced_config_map, self.name, self.namespace, timeout_s=self.timeout_s)
             self._rv = cm["metadata"]["resourceVersion"]
         except NotFound:
             self._rv = None

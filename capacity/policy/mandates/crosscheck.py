@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ def cross_check(
     for m, doc in parsed:
         out.extend(_against_topology(m, doc, plaques, prices))
     out.extend(_against_each_other(parsed, plaques))
+    out.extend(_ceilings_below_minimum(parsed, plaques))
     out.extend(_coverage(topology, [m for m, _ in parsed], topo_path))
     return out
 
@@ -232,6 +233,50 @@ def _budget(m: Mandate, doc: YamlDoc, plaques: dict[str, Plaque], prices: Prices
     return []
 
 
+def _ceilings_below_minimum(parsed: Sequence[tuple[Mandate, YamlDoc]], plaques: dict[str, Plaque]) -> list[Problem]:
+    """The plaque's ceiling (the sum of its funders' in force) never below the component's technical minimum.
+
+    A ceiling under it would cap the plaque at (or near) zero replicas: refused, never planned with. The
+    set of funders in force changes only when a mandate starts or ends, so those days are enough to check.
+    """
+    out: list[Problem] = []
+    for plaque in plaques.values():
+        funders = [(m, doc) for m, doc in parsed if m.funding_for(plaque.id) is not None]
+        days = sorted(
+            {m.validity.start for m, _ in funders}
+            | {m.validity.end + timedelta(days=1) for m, _ in funders if m.validity.end and m.validity.end < date.max}
+        )
+        reported: set[tuple[str, str]] = set()
+        for day in days:
+            live = [(m, doc) for m, doc in funders if m.validity.contains(day)]
+            for comp in plaque.components:
+                least = max(1, comp.min_replicas)
+                ceilings = [(m, doc, m.limits[plaque.id].get(comp.name)) for m, doc in live]
+                if not live or any(lim is None for _, _, lim in ceilings):
+                    continue  # a missing ceiling is reported on its own
+                total = sum(lim.ceiling for _, _, lim in ceilings if lim is not None)
+                if total >= least:
+                    continue
+                for m, doc, lim in ceilings:
+                    if lim is None or (m.path, comp.name) in reported:
+                        continue
+                    reported.add((m.path, comp.name))
+                    i = next(i for i, f in enumerate(m.fundings) if f.plaque == plaque.id)
+                    params = {
+                        "component": comp.name,
+                        "plaque": plaque.id,
+                        "total": total,
+                        "minimum": least,
+                        "day": day.isoformat(),
+                    }
+                    key: PathKey = ("finance", i, "composants", comp.name, "plafond")
+                    example = f"plafond: {lim.ceiling + least - total}"
+                    out.append(
+                        _at(doc, key, "ceiling_below_minimum", found=lim.ceiling, params=params, example=example)
+                    )
+    return out
+
+
 def _against_each_other(parsed: Sequence[tuple[Mandate, YamlDoc]], plaques: dict[str, Plaque]) -> list[Problem]:
     out: list[Problem] = []
     for j, (m, doc) in enumerate(parsed):
@@ -288,7 +333,7 @@ def _coverage(topology: Topology, mandates: Sequence[Mandate], topo_path: Path) 
                 (m.validity for m in funding if m.funding_for(plaque.id).covers(seg.level, seg.departement)),  # type: ignore[union-attr]
                 key=lambda v: v.start,
             )
-            gap = _first_gap(covering, Validity(start, end))
+            gap = first_gap(covering, Validity(start, end))
             if gap is None:
                 continue
             if doc is None:
@@ -314,7 +359,7 @@ def _coverage(topology: Topology, mandates: Sequence[Mandate], topo_path: Path) 
     return out
 
 
-def _first_gap(covering: Sequence[Validity], span: Validity) -> Validity | None:
+def first_gap(covering: Sequence[Validity], span: Validity) -> Validity | None:
     """First period of `span` not covered by any of `covering` (sorted by start), or None."""
     if not covering:
         return span

@@ -11,11 +11,13 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from capacity.calendar.types import Level
 from capacity.common.errors import ConfigError
+from capacity.common.files import read_bounded
 from capacity.common.timegrid import PARIS
 from capacity.common.yamlio import MAX_FILE_BYTES, PathKey, YamlDoc, load_yaml_text
 from capacity.policy.mandates.model import (
@@ -31,8 +33,12 @@ from capacity.policy.mandates.model import (
     TimeRange,
     Validity,
 )
-from capacity.policy.mandates.problems import Problem, from_config_error, to_error
-from capacity.policy.mandates.schema import SCHEMA_HEADER, dotted, normalise, schema_problems
+from capacity.policy.mandates.problems import Problem, from_config_error, suggest, to_error
+from capacity.policy.mandates.schema import SCHEMA_HEADER, dotted, normalise, schema, schema_problems
+
+#: A file with no top-level key of a mandate (nor a near miss) is not a mandate: reported as such, its
+#: content never shown.
+MANDATE_KEYS = frozenset({"collectivite", "finance", "validite"})
 
 
 @dataclass(frozen=True)
@@ -49,14 +55,9 @@ def read_mandate(path: Path) -> MandateFile:
     """Read and check one mandate file; never raises for a problem in the file."""
     shown = str(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            problem = Problem("yaml_too_large", shown, params={"limit": MAX_FILE_BYTES})
-            return MandateFile(shown, None, (problem,), None)
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return MandateFile(shown, None, (Problem("yaml_not_found", shown),), None)
-    except OSError as exc:
-        return MandateFile(shown, None, (Problem("yaml_unreadable", shown, params={"problem": exc.strerror}),), None)
+        raw = read_bounded(path, MAX_FILE_BYTES)
+    except ConfigError as exc:
+        return MandateFile(shown, None, (from_config_error(exc),), None)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -73,6 +74,9 @@ def read_mandate_text(text: str, path: str, sha256: str | None = None) -> Mandat
         return MandateFile(path, None, (from_config_error(exc),), None)
     if doc.data is None:
         return MandateFile(path, None, (Problem("empty_file", path, line=1, column=1),), doc)
+    if not _looks_like_mandate(doc.data):
+        # not a mandate at all (a wrong file, a private file behind a symlink): say so, quote nothing of it
+        return MandateFile(path, None, (Problem("not_a_mandate", path, line=1, column=1),), None)
     problems: list[Problem] = []
     if not text.startswith(SCHEMA_HEADER):
         problems.append(
@@ -95,6 +99,19 @@ def read_mandate_text(text: str, path: str, sha256: str | None = None) -> Mandat
     mandate = _parse(doc, normalise(doc.data), sha256)
     problems.extend(_meaning(doc, mandate))
     return MandateFile(path, mandate, tuple(problems), doc)
+
+
+def _looks_like_mandate(data: Any) -> bool:
+    """A mapping with at least one top-level key of a mandate, or a near miss of one (`collectivité`)."""
+    if not isinstance(data, dict):
+        return False
+    known = _top_keys()
+    return any(str(k) in known or suggest(str(k), known) for k in data)
+
+
+@cache
+def _top_keys() -> frozenset[str]:
+    return frozenset(schema().get("properties", {})) | MANDATE_KEYS
 
 
 def load_mandates(paths: Sequence[Path]) -> tuple[Mandate, ...]:

@@ -128,6 +128,18 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
         "fr": ("plancher ({floor}) supérieur au plafond ({ceiling}) pour {component}", "plancher ≤ plafond"),
         "en": ("floor ({floor}) above ceiling ({ceiling}) for {component}", "floor ≤ ceiling"),
     },
+    "ceiling_below_minimum": {
+        "fr": (
+            "les plafonds de {component} sur la plaque {plaque} totalisent {total} réplica(s) à partir du {day}, "
+            "sous le minimum technique ({minimum})",
+            "des plafonds qui totalisent au moins {minimum} : en dessous la plaque serait éteinte ou fragile",
+        ),
+        "en": (
+            "the ceilings of {component} on plaque {plaque} add up to {total} replica(s) from {day}, "
+            "below the technical minimum ({minimum})",
+            "ceilings adding up to at least {minimum}: below it the plaque would be off or fragile",
+        ),
+    },
     "floor_users_above_ceiling": {
         "fr": (
             "{users} utilisateurs demandent {replicas} réplicas de {component}, au-delà du plafond ({ceiling})",
@@ -231,6 +243,30 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
             "a mandate that funds this part of the plaque",
         ),
     },
+    "mandate_expired": {
+        "fr": (
+            "mandat expiré : valable du {start} au {end}, nous sommes le {today}",
+            "un mandat renouvelé (nouvelles dates validite.du / validite.au)",
+        ),
+        "en": (
+            "expired mandate: valid from {start} to {end}, today is {today}",
+            "a renewed mandate (new validite.du / validite.au dates)",
+        ),
+    },
+    "mandate_not_yet_valid": {
+        "fr": ("mandat pas encore en vigueur : valable du {start} au {end}, nous sommes le {today}", None),
+        "en": ("mandate not in force yet: valid from {start} to {end}, today is {today}", None),
+    },
+    "no_mandate_in_force": {
+        "fr": (
+            "plaque {plaque} : {level} du département {departement} sans mandat en vigueur du {start} au {end}",
+            "un mandat en vigueur sur ces dates pour cette partie de la plaque",
+        ),
+        "en": (
+            "plaque {plaque}: {level} of département {departement} has no mandate in force from {start} to {end}",
+            "a mandate in force on these dates for this part of the plaque",
+        ),
+    },
     "yaml_syntax": {
         "fr": ("YAML illisible : {problem_fr}", "une indentation régulière (espaces) et « clé: valeur »"),
         "en": ("unreadable YAML: {problem}", "regular indentation (spaces) and “key: value”"),
@@ -258,6 +294,34 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
     "yaml_too_large": {
         "fr": ("fichier trop gros (plus de {limit} octets)", "un mandat de quelques kilo-octets"),
         "en": ("file too large (more than {limit} bytes)", "a mandate of a few kilobytes"),
+    },
+    "yaml_too_deep": {
+        "fr": ("imbrication trop profonde (plus de {depth} niveaux)", "un mandat de quelques niveaux d'indentation"),
+        "en": ("nested too deep (more than {depth} levels)", "a mandate a few indentation levels deep"),
+    },
+    "yaml_not_regular": {
+        "fr": ("ce n'est pas un fichier ordinaire (tube, périphérique ou dossier)", "un fichier texte .yaml"),
+        "en": ("not a regular file (pipe, device or folder)", "a .yaml text file"),
+    },
+    "yaml_ambiguous_number": {
+        "fr": (
+            "nombre écrit à la mode YAML 1.1 (0x…, 0o…, 1_000, 1:30, .inf) : son sens dépend de l'outil",
+            "des chiffres décimaux simples, ou la valeur entre guillemets si c'est du texte",
+        ),
+        "en": (
+            "number in a YAML 1.1 form (0x…, 0o…, 1_000, 1:30, .inf): its meaning depends on the tool",
+            "plain decimal digits, or the value between quotes if it is text",
+        ),
+    },
+    "not_a_mandate": {
+        "fr": (
+            "ce fichier n'est pas un mandat (aucune des clés collectivite, validite, finance)",
+            "un mandat : collectivite, validite, finance",
+        ),
+        "en": (
+            "this file is not a mandate (none of the keys collectivite, validite, finance)",
+            "a mandate: collectivite, validite, finance",
+        ),
     },
     "yaml_not_utf8": {
         "fr": ("le fichier n'est pas en UTF-8", "un fichier texte UTF-8"),
@@ -472,8 +536,9 @@ def from_config_error(exc: ConfigError) -> Problem:
     params: dict[str, Any] = {"message": exc.message, "problem": problem, "problem_fr": _yaml_fr(problem)}
     if code == "yaml_duplicate_key":
         params["key"] = exc.message.split("'")[1] if "'" in exc.message else "?"
-    if code == "yaml_too_large":
-        from capacity.common.yamlio import MAX_FILE_BYTES
+    if code in ("yaml_too_large", "yaml_too_deep"):
+        from capacity.common.yamlio import MAX_DEPTH, MAX_FILE_BYTES
 
         params["limit"] = MAX_FILE_BYTES
+        params["depth"] = MAX_DEPTH
     return Problem(code=code, path=exc.path or "?", line=exc.line, column=exc.column, params=params)

@@ -106,27 +106,35 @@ it can, quoted otherwise); a structured value (map/list) is serialised as YAML.
 {{- toYaml $data }}
 {{- end }}
 
-{{/* The operator's RBAC rules on plaque workloads (read workloads/HPAs, patch HPAs or scale, events). */}}
+{{/*
+The operator's RBAC rules on plaque workloads: exactly the calls capacity/operator/kube makes, per mode.
+  every mode:      LIST Deployments, StatefulSets and HPAs (observe.py: one list per namespace and kind);
+  floor, direct:   GET (fresh read after a 409) and PATCH (merge patch) HPAs; CREATE core/v1 Events;
+  direct:          GET and PATCH the scale subresource of Deployments and StatefulSets.
+recommend mode writes nothing to workloads: read-only. No watch, no update, no events.k8s.io, no delete.
+*/}}
 {{- define "capctl.workloadRules" -}}
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list"]
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: {{ if eq .Values.mode "recommend" }}["list"]{{ else }}["list", "get", "patch"]{{ end }}
+{{- if eq .Values.mode "direct" }}
 - apiGroups: ["apps"]
   resources: ["deployments/scale", "statefulsets/scale"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["get", "patch"]
+{{- end }}
+{{- if ne .Values.mode "recommend" }}
 {{ include "capctl.eventRules" . }}
 {{- end }}
+{{- end }}
 
+{{/* Events (core/v1 only: events.py creates them, never patches or updates them). */}}
 {{- define "capctl.eventRules" -}}
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- end }}
 
 {{/* Validation of values that would otherwise only fail at runtime, inside the pod. */}}
@@ -154,5 +162,54 @@ it can, quoted otherwise); a structured value (map/list) is serialised as YAML.
 {{- end }}
 {{- if and .Values.events.files .Values.events.existingConfigMap }}
 {{- fail "set either events.files or events.existingConfigMap, not both" }}
+{{- end }}
+{{- if .Values.rbac.create }}
+{{- if and .Values.rbac.clusterWide .Values.watchNamespaces }}
+{{- fail "set either watchNamespaces (a Role per namespace) or rbac.clusterWide=true (one ClusterRole), not both" }}
+{{- end }}
+{{- if not (or .Values.rbac.clusterWide .Values.watchNamespaces) }}
+{{- fail "watchNamespaces is empty: list the plaque namespaces (the `namespace:` of each plaque in topology.yaml) so that RBAC grants Roles there only, or set rbac.clusterWide=true to grant the same verbs in every namespace (a ClusterRole)" }}
+{{- end }}
+{{- end }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" (toString .Values.state.configMapName)) }}
+{{- fail (printf "state.configMapName must be a DNS-1123 name (got %q)" (toString .Values.state.configMapName)) }}
+{{- end }}
+{{- end }}
+
+{{/* Port of Prometheus for the NetworkPolicy: networkPolicy.prometheus.port, else that of prometheus.url. */}}
+{{- define "capctl.prometheusPort" -}}
+{{- if .Values.networkPolicy.prometheus.port }}
+{{- .Values.networkPolicy.prometheus.port }}
+{{- else }}
+{{- $url := urlParse .Values.prometheus.url }}
+{{- $hostPort := splitList ":" $url.host }}
+{{- if gt (len $hostPort) 1 }}
+{{- last $hostPort }}
+{{- else }}
+{{- ternary 443 80 (eq $url.scheme "https") }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+checkov skip annotations for the findings that follow from the values in use, each with its reason. A value
+that fixes the finding (a CPU limit, a digest, pullPolicy Always, the NetworkPolicy) removes its skip.
+*/}}
+{{- define "capctl.checkovSkips" -}}
+{{- $skips := list }}
+{{- if not (and .Values.resources.limits .Values.resources.limits.cpu) }}
+{{- $skips = append $skips "CKV_K8S_11=No CPU limit by default: CFS throttling would delay the leader's Lease renewal and lose it; resources.requests.cpu guarantees its share. Set resources.limits.cpu to add one" }}
+{{- end }}
+{{- if not .Values.image.digest }}
+{{- $skips = append $skips "CKV_K8S_43=The image is pinned by its release tag (the chart's appVersion, never rebuilt). Set image.digest to pin it by digest" }}
+{{- end }}
+{{- if ne .Values.image.pullPolicy "Always" }}
+{{- $skips = append $skips "CKV_K8S_15=Release tags are never moved: IfNotPresent keeps restarts of the control loop independent of the registry. Set image.pullPolicy to Always if you move tags" }}
+{{- end }}
+{{- if not .Values.networkPolicy.enabled }}
+{{- $skips = append $skips "CKV2_K8S_6=networkPolicy.enabled is false by default: API server addresses and ports differ per cluster and a wrong policy stops the operator. Enable it with your cluster's values" }}
+{{- end }}
+{{- range $i, $skip := $skips }}
+checkov.io/skip{{ add1 $i }}: {{ $skip | quote }}
 {{- end }}
 {{- end }}
