@@ -12,8 +12,8 @@ the client (writes = not GET). Then `capctl run --once` over 50 plaques, whose p
 The API server is pluggable: an `ApiServer` takes the policies folder and a work folder, seeds a server
 with every workload and HPA the topology names, and yields a kubeconfig for it (what `capctl run
 --kubeconfig` and `KubeClients` take). `fake` is tests/support/fake_kube in a child process (its CPU is not
-the operator's); add a real kube-apiserver to API_SERVERS. `--code DIR` runs the cases with DIR's
-`capacity` package (e.g. /work/main, for the "before" numbers).
+the operator's); `envtest` is a real etcd + kube-apiserver (tests/support/envtest.py, KUBEBUILDER_ASSETS).
+`--code DIR` runs the cases with DIR's `capacity` package (e.g. /work/main, for the "before" numbers).
 
 Targets: steady tick at 1,000 plaques ≤ 5 s wall; peak RSS ≤ 256 MiB at 50 plaques (the chart's memory
 limit) and ≤ 1 GiB at 1,000; `capctl run --once` at 50 plaques ≤ 256 MiB.
@@ -86,7 +86,26 @@ def fake_api_server(policies: Path, work: Path) -> Iterator[Path]:
         proc.join(timeout=30)
 
 
-API_SERVERS: dict[str, ApiServer] = {"fake": fake_api_server}
+@contextmanager
+def envtest_api_server(policies: Path, work: Path) -> Iterator[Path]:
+    """A real etcd + kube-apiserver (tests/support/envtest.py; needs KUBEBUILDER_ASSETS or scripts/test's
+    .tools/envtest), seeded through the real API as tests/realkube seeds it; admin kubeconfig."""
+    from capacity.policy.bundle import load_policies
+    from tests.realkube.conftest import Slice, seed
+    from tests.support.envtest import start_control_plane
+
+    cp = start_control_plane(work / f"envtest-{policies.name}")
+    try:
+        namespaces = {p.id: p.namespace for p in load_policies(policies).topology.plaques}
+        piece = Slice(cp=cp, tmp=work, home=HOME, policies=policies, namespaces=namespaces, admin=cp.admin_client())
+        seed(piece)
+        piece.close()
+        yield cp.write_kubeconfig(work / f"kubeconfig-envtest-{policies.name}")
+    finally:
+        cp.stop()
+
+
+API_SERVERS: dict[str, ApiServer] = {"fake": fake_api_server, "envtest": envtest_api_server}
 
 
 # ---------------------------------------------------------------- one case, in its own process
