@@ -143,6 +143,8 @@ def run_case(policies: Path, kubeconfig: Path) -> dict[str, Any]:
     from capacity.operator.reload import ConfigSource
 
     counts = _count_requests()
+    # at national scale the site grants cluster-wide list rights (capctl run --cluster-wide-lists)
+    wide = {"cluster_wide_lists": True} if "cluster_wide_lists" in Controller.__dataclass_fields__ else {}
     clients = KubeClients(KubeSettings(kubeconfig=kubeconfig, user_agent="capctl/bench", timeout_s=(10.0, 120.0)))
     elector = LeaderElector(clients.api(), LeaseSettings(name="capctl", namespace=HOME, identity="bench"))
     controller = Controller(
@@ -153,6 +155,7 @@ def run_case(policies: Path, kubeconfig: Path) -> dict[str, Any]:
         metrics=OpsMetrics(),
         mode=Mode.DIRECT,
         timeout_s=(10.0, 120.0),
+        **wide,
     )
     rows = []
     cpu, wall = time.process_time(), time.perf_counter()

@@ -85,6 +85,7 @@ class Controller:
     timeout_s: tuple[float, float] = (3.0, 10.0)
     sleep: Callable[[float], None] = time.sleep
     plans: PlanCache = field(default_factory=PlanCache)
+    cluster_wide_lists: bool = False  # read workloads across namespaces (kube/observe.py)
     _namespaced: set[tuple[str | None, str]] = field(default_factory=set)  # cluster-wide lists forbidden
     _usage_error: str | None = None
     _plaques: set[str] = field(default_factory=set)
@@ -161,7 +162,13 @@ class Controller:
         levels = self.plans.budget_levels(cfg, now.astimezone(PARIS).date())  # this month's, already planned
         self.metrics.budgets({fid: levels.get(fid, 1.0) for fid in budgeted})
         targets = _targets(cfg)
-        observed = observe(self.clients, targets, timeout_s=self.timeout_s, namespaced=self._namespaced)
+        observed = observe(
+            self.clients,
+            targets,
+            timeout_s=self.timeout_s,
+            cluster_wide=self.cluster_wide_lists,
+            namespaced=self._namespaced,
+        )
         users = self._live_users(list(days), now)
         if self.usage is not None and self.usage.last_error:
             errors.append(self.usage.last_error)

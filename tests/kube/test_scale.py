@@ -38,6 +38,7 @@ def test_workloads_are_read_across_namespaces_page_by_page(
 ) -> None:
     monkeypatch.setattr(observe, "PAGE", 2)  # 5 namespaces with HPAs: three pages
     a = make_instance(seeded, tmp_path, mode=Mode.RECOMMEND)
+    a.controller.cluster_wide_lists = True  # capctl run --cluster-wide-lists
     report = a.tick(RENTREE)
     assert report.ok and all(c.status == "recommended" for c in report.components)
     pages = _lists(seeded, ALL_HPAS)
@@ -45,9 +46,17 @@ def test_workloads_are_read_across_namespaces_page_by_page(
     assert _lists(seeded, NAMESPACED_HPAS) == []
 
 
+def test_by_default_it_lists_per_namespace_only(seeded: FakeKube, tmp_path: Path) -> None:
+    """Least-privilege RBAC grants namespaces: no cluster-scope request unless the site asks for it."""
+    a = make_instance(seeded, tmp_path, mode=Mode.RECOMMEND)
+    assert a.tick(RENTREE).ok
+    assert _lists(seeded, ALL_HPAS) == [] and len(_lists(seeded, NAMESPACED_HPAS)) == 5
+
+
 def test_without_cluster_wide_rights_it_lists_per_namespace_and_remembers(seeded: FakeKube, tmp_path: Path) -> None:
     seeded.fail_next("GET", ALL_HPAS, status=403, message="forbidden: cannot list at the cluster scope")
     a = make_instance(seeded, tmp_path, mode=Mode.FLOOR)
+    a.controller.cluster_wide_lists = True
     first = a.tick(RENTREE)
     assert first.ok and all(c.status != "failed" for c in first.components)
     assert len(_lists(seeded, ALL_HPAS)) == 1 and len(_lists(seeded, NAMESPACED_HPAS)) == 5
@@ -61,6 +70,7 @@ def test_a_failed_cluster_wide_list_leaves_its_components_unobserved_for_the_tic
 ) -> None:
     seeded.fail_next("GET", ALL_HPAS, status=503)
     a = make_instance(seeded, tmp_path, mode=Mode.FLOOR)
+    a.controller.cluster_wide_lists = True
     report = a.tick(RENTREE)
     with_hpa = [c for c in report.components if c.target.hpa]
     assert with_hpa and all(c.status == "failed" for c in with_hpa)

@@ -120,13 +120,14 @@ def observe(
     targets: Iterable[TargetRef],
     *,
     timeout_s: tuple[float, float],
+    cluster_wide: bool = False,
     namespaced: set[tuple[str | None, str]] | None = None,
 ) -> dict[tuple[str, str], Observed | KubeError]:
     """Observed state (or the error that prevented reading it) per target key: the HPA when the
     component has one (whatever the mode: the operator never fights an HPA), else the workload.
 
-    `namespaced`: (context, kind) pairs to list per namespace (cluster-wide lists forbidden there); the
-    caller keeps it between ticks, this call adds to it.
+    `cluster_wide`: try one LIST across namespaces per kind; `namespaced`: (context, kind) pairs where that
+    was refused (the caller keeps it between ticks, this call adds to it).
     """
     targets = list(targets)
     namespaced = set() if namespaced is None else namespaced
@@ -137,7 +138,7 @@ def observe(
         wanted.setdefault((t.context, t.namespace, kind), {})
         groups.setdefault((t.context, kind), set()).add(t.namespace)
     for (context, kind), namespaces in groups.items():
-        if len(namespaces) > 1 and (context, kind) not in namespaced:
+        if cluster_wide and len(namespaces) > 1 and (context, kind) not in namespaced:
             try:
                 for ns, objs in _list_all(clients, context, kind, namespaces, timeout_s).items():
                     wanted[(context, ns, kind)] = objs
