@@ -133,7 +133,7 @@ def _vm(field: str) -> float:
     return float("nan")
 
 
-def run_case(policies: Path, kubeconfig: Path) -> dict[str, Any]:
+def run_case(policies: Path, kubeconfig: Path, cluster_wide: bool = True) -> dict[str, Any]:
     from capacity.operator.controller import Controller
     from capacity.operator.decide import Mode
     from capacity.operator.kube.api import KubeClients, KubeSettings
@@ -144,7 +144,8 @@ def run_case(policies: Path, kubeconfig: Path) -> dict[str, Any]:
 
     counts = _count_requests()
     # at national scale the site grants cluster-wide list rights (capctl run --cluster-wide-lists)
-    wide = {"cluster_wide_lists": True} if "cluster_wide_lists" in Controller.__dataclass_fields__ else {}
+    known = "cluster_wide_lists" in Controller.__dataclass_fields__
+    wide = {"cluster_wide_lists": cluster_wide} if known else {}
     clients = KubeClients(KubeSettings(kubeconfig=kubeconfig, user_agent="capctl/bench", timeout_s=(10.0, 120.0)))
     elector = LeaderElector(clients.api(), LeaseSettings(name="capctl", namespace=HOME, identity="bench"))
     controller = Controller(
@@ -196,14 +197,14 @@ def _child_env(code: Path | None) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, "POD_NAME": "capctl-bench", "POD_NAMESPACE": HOME}
 
 
-def case(policies: Path, kubeconfig: Path, code: Path | None) -> dict[str, Any]:
+def case(policies: Path, kubeconfig: Path, code: Path | None, cluster_wide: bool) -> dict[str, Any]:
     script = (
         "import json, sys; from pathlib import Path; import runpy; "
         f"b = runpy.run_path({str(Path(__file__))!r}); "
-        "print(json.dumps(b['run_case'](Path(sys.argv[1]), Path(sys.argv[2]))))"
+        "print(json.dumps(b['run_case'](Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == 'wide')))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script, str(policies), str(kubeconfig)],
+        [sys.executable, "-c", script, str(policies), str(kubeconfig), "wide" if cluster_wide else "namespaced"],
         env=_child_env(code),
         cwd=policies.parent,  # not this checkout: `python -c` puts the working directory first on sys.path
         capture_output=True,
@@ -240,16 +241,19 @@ def main() -> None:
     ap.add_argument("--plaques", default="50,1000", help="comma-separated plaque counts")
     ap.add_argument("--api", default="fake", choices=sorted(API_SERVERS))
     ap.add_argument("--code", type=Path, help="run the operator from this checkout's `capacity` (before/after)")
+    ap.add_argument("--per-namespace", action="store_true", help="one LIST per namespace (no --cluster-wide-lists)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
     server = API_SERVERS[args.api]
+    lists = "per namespace" if args.per_namespace else "cluster-wide"
     results: dict[str, Any] = {"cases": {}, "cpus": os.cpu_count(), "api": args.api, "code": str(args.code or REPO)}
+    results["lists"] = lists
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for n in [int(x) for x in args.plaques.split(",")]:
             national = write_national(work / f"national-{n}", n)
             with server(national.root, work) as kubeconfig:
-                results["cases"][n] = case(national.root, kubeconfig, args.code)
+                results["cases"][n] = case(national.root, kubeconfig, args.code, not args.per_namespace)
             results["cases"][n]["shape"] = (
                 f"{n} plaques × {national.components} components, {national.academies} académies, "
                 f"{national.departements} départements, {national.mandates} mandates with budgets"
@@ -264,7 +268,8 @@ def main() -> None:
 
 
 def report(results: dict[str, Any]) -> None:
-    print(f"operator bench: {results['api']} API server, code {results['code']}, {results['cpus']} CPUs")
+    lists = results.get("lists", "cluster-wide")
+    print(f"operator bench: {results['api']} API server, {lists} lists, code {results['code']}, {results['cpus']} CPUs")
     for n, res in results["cases"].items():
         n = int(n)
         print(f"\n{res['shape']}")
