@@ -15,7 +15,7 @@ from capacity.calendar import SchoolCalendar
 from capacity.planning.demand import UsageRates, default_rates
 from capacity.policy.bundle import Policies, load_policies
 
-pytest_plugins = ["tests.support.prometheus"]
+pytest_plugins = ["tests.support.prometheus", "tests.support.victoria_metrics"]
 
 # No deadlines: a loaded CI machine must not turn a slow example into a failure. CI explores more.
 settings.register_profile("dev", max_examples=50, deadline=None)

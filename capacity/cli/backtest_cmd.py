@@ -38,7 +38,8 @@ def backtest(
     """Rolling-origin backtest: day D is forecast from data strictly older than D - horizon.
 
     Reports daily-peak MAPE on ordinary school days and on event days (rentrées, first days of a new
-    state), the error at the peak hour and the share of under-forecast days.
+    state), how often the actual peak fell inside the 90 % band (each class apart), the error at the
+    peak hour and the share of under-forecast days.
     """
     from datetime import timedelta
 
@@ -147,20 +148,26 @@ def _cell(stats: dict[str, Any]) -> str:
     return f"{stats['days']:>5} {stats['daily_peak_mape_pct']:>6.1f}% {stats['bias_pct']:>+6.1f}%"
 
 
+def _share(value: float | None) -> str:
+    return f"{'-':>5}" if value is None else f"{value:>5.2f}"
+
+
 def backtest_table(data: dict[str, Any]) -> str:
     s = data["summary"]
     lines = [
         f"capctl backtest {s['from']} to {s['to']}  (horizon {s['horizon_days']} d, refit every "
         f"{s['refit_days']} d, {s['model']})",
-        f"{'':<24} {'ordinary school days':<21} {'event days':<21} {'under':>5} {'band':>5}",
-        f"{'plaque':<24} {'days':>5} {'MAPE':>7} {'bias':>7} {'days':>5} {'MAPE':>7} {'bias':>7} "
-        f"{'share':>5} {'cover':>5}",
+        f"{'':<24} {'ordinary school days':<27} {'event days':<27} {'under':>5}",
+        f"{'plaque':<24} {'days':>5} {'MAPE':>7} {'bias':>7} {'band':>5} {'days':>5} {'MAPE':>7} {'bias':>7} "
+        f"{'band':>5} {'share':>5}",
     ]
     rows = [*s["plaques"].items(), ("all plaques", s)]
     for name, p in rows:
         under = "-" if p["under_forecast_share"] is None else f"{p['under_forecast_share']:.2f}"
-        cover = "-" if p["band_coverage"] is None else f"{p['band_coverage']:.2f}"
-        lines.append(f"{name:<24} {_cell(p['ordinary_school_days'])} {_cell(p['event_days'])} {under:>5} {cover:>5}")
+        ordinary = f"{_cell(p['ordinary_school_days'])} {_share(p['band_coverage_ordinary'])}"
+        event = f"{_cell(p['event_days'])} {_share(p['band_coverage_event'])}"
+        lines.append(f"{name:<24} {ordinary} {event} {under:>5}")
+    lines.append("band: share of days whose actual daily peak fell inside the forecast's 90 % band (aim: 0.84-0.96)")
     lines.append(
         f"peak-hour error {s['peak_hour_mape_pct']}%, median peak-time shift {s['peak_time_shift_h_median']} h, "
         f"{s['days_scored']} plaque-days scored ({s['days_without_data']} without enough data)"

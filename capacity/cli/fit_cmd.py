@@ -81,20 +81,16 @@ def fit_from_source(
     with_components: bool = True,
 ) -> tuple[Model, dict[str, Any]]:
     """Fetch, prepare and fit (shared with `forecast --prometheus-url`)."""
-    from datetime import timedelta
-
-    from capacity.learning.history import fetch_history
-    from capacity.learning.pipeline import COMPONENT_DAYS, fit_model, fit_report, prepare
+    from capacity.learning.pipeline import fetch_for_fit, fit_model, fit_report, prepare
     from capacity.planning.demand import default_rates
 
-    history: History = fetch_history(
+    history: History = fetch_for_fit(
         source,
         config,
         plaques,
         first,
         last,
         step_s,
-        component_first=max(first, last - timedelta(days=COMPONENT_DAYS - 1)),
         with_components=with_components,
         on_progress=bar.callback("fetching"),
     )

@@ -13,10 +13,14 @@ from capacity.cli.common import EventsOpt, PoliciesOpt
 from capacity.cli.prom_opts import prometheus_options
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from collections.abc import Sequence
+    from datetime import date, datetime
 
+    from capacity.learning.history import History
     from capacity.learning.source import PrometheusOptions
     from capacity.operator.controller import TickReport
+    from capacity.operator.refit import Fetch, RefitSettings
+    from capacity.policy.topology import Plaque
 
 
 class ModeOpt(StrEnum):
@@ -63,6 +67,13 @@ def run(
     kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", dir_okay=False)] = None,
     context: Annotated[str | None, typer.Option("--context", help="kubeconfig context")] = None,
     log_format: Annotated[LogFormat, typer.Option("--log-format")] = LogFormat.json,
+    refit: Annotated[
+        str | None,
+        typer.Option("--refit", help="weekly|never: refit on Sundays 3 h (default: weekly with --prometheus-url)"),
+    ] = None,
+    refit_model: Annotated[
+        Path | None, typer.Option("--refit-model", dir_okay=False, help="where accepted refits are written")
+    ] = None,
     prometheus: PrometheusOptions | None = None,
 ) -> None:
     """Raise capacity before the rush, within the mandates: plan, decide and act every tick."""
@@ -89,6 +100,11 @@ def run(
     start = _parse_now(now) if now else None
     if model is not None and not model.is_file():
         raise InputError(f"file {model} not found")
+    refit_choice = refit or ("weekly" if prometheus else "never")
+    if refit_choice not in ("weekly", "never"):
+        raise InputError(f"--refit must be weekly or never, got {refit!r}")
+    if refit_choice == "weekly" and prometheus is None:
+        raise InputError("--refit weekly needs --prometheus-url: the history the model is refitted on")
     ident = identity or default_identity()
     namespace = lease_namespace or default_namespace()
 
@@ -103,6 +119,7 @@ def run(
         "queries": prometheus.queries.source if prometheus else None,
         "once": once,
         "now": start.isoformat() if start else None,
+        "refit": refit_choice,
     }
     log.info("starting", extra={"fields": facts})
     if prometheus is None:
@@ -129,8 +146,13 @@ def run(
         kube=KubeSettings(kubeconfig=kubeconfig, context=context, user_agent=f"capctl/{ident}"),
         self_ref=self_reference(lease_name, namespace),
         cluster_wide_lists=cluster_wide_lists,
+        refit=_refit_settings(refit_model) if refit_choice == "weekly" else None,
     )
-    operator = build_operator(options, usage=usage)
+    fetch = None
+    if refit_choice == "weekly":
+        assert prometheus is not None
+        fetch = _refit_fetch(prometheus)
+    operator = build_operator(options, usage=usage, refit_fetch=fetch)
     runner, health = build_runner(operator, tick, operator_clock(start))
     if once:
         report = runner.run_once()
@@ -147,6 +169,23 @@ def run(
     finally:
         server.shutdown()
         operator.close()
+
+
+def _refit_settings(path: Path | None) -> RefitSettings:
+    from capacity.operator.refit import DEFAULT_REFIT_MODEL, RefitSettings
+
+    return RefitSettings(path=path or DEFAULT_REFIT_MODEL)
+
+
+def _refit_fetch(prometheus: PrometheusOptions) -> Fetch:
+    """The history a refit learns from: the same fetch as `capctl fit`, at 5-minute resolution (the
+    credential files are read at every request: a week is long enough for a Secret to rotate)."""
+    from capacity.learning.pipeline import fetch_for_fit
+
+    def fetch(plaques: Sequence[Plaque], first: date, last: date) -> History:
+        return fetch_for_fit(prometheus.source(), prometheus.queries, plaques, first, last, 300)
+
+    return fetch
 
 
 def _parse_now(text: str) -> datetime:

@@ -30,8 +30,21 @@ def simulate(
         str, typer.Option("--sweep", help="start-up delays to compare, comma list ('' for none)")
     ] = "2m,5m,10m,20m",
     seed: Annotated[int, typer.Option("--seed", help="with --synth: same seed, same history")] = 20200316,
+    generator: Annotated[
+        str, typer.Option("--generator", help="with --synth: default or independent (capctl synth --generator)")
+    ] = "default",
     eur_per_vcpu_h: Annotated[float, typer.Option("--eur-per-vcpu-h", help="price of a requested vCPU-hour")] = 0.04,
     eur_per_gib_h: Annotated[float, typer.Option("--eur-per-gib-h", help="price of a requested GiB-hour")] = 0.005,
+    refit: Annotated[
+        str, typer.Option("--refit", help="weekly: replay the operator's weekly refit (validated, as `run` does)")
+    ] = "never",
+    slo_utilisation: Annotated[
+        float, typer.Option("--slo-utilisation", help="share of saturation where latency leaves the SLO")
+    ] = 0.9,
+    hpa_limit_ratio: Annotated[
+        float, typer.Option("--hpa-limit-ratio", help="CPU limit / request of the HPA's pods (1: capped at 100 %)")
+    ] = 1.0,
+    hpa_metrics_lag: Annotated[str, typer.Option("--hpa-metrics-lag", help="age of the HPA's metrics")] = "1m",
     output: OutputOpt = Output.table,
     plot: Annotated[Path | None, typer.Option("--plot", dir_okay=False, help="write a PNG")] = None,
     model: ModelOpt = None,
@@ -41,12 +54,14 @@ def simulate(
 ) -> None:
     """Replay demand through hpa, cron, static, capctl and oracle with the same capacity model and delay."""
     from capacity.common.timegrid import parse_date
+    from capacity.learning.refit import REFIT_CHOICES
     from capacity.learning.window import days_between, parse_duration_s
     from capacity.policy.bundle import load_policies
     from capacity.policy.prices import Prices
     from capacity.present.figure_file import check_plot_path
     from capacity.present.tables import dump
     from capacity.simulate.delay import delay_steps
+    from capacity.simulate.hpa import HpaSettings
     from capacity.simulate.report import report_dict, report_table
     from capacity.simulate.run import FOCUS_DAYS, replay
     from capacity.simulate.run import sweep as run_sweep
@@ -63,6 +78,16 @@ def simulate(
     startup_s = parse_duration_s(startup) if startup.strip() not in ("0", "0s", "0m") else 0
     delay_steps(startup_s, step_s)
     delays = [parse_duration_s(d) for d in sweep.split(",") if d.strip()]
+    if refit not in REFIT_CHOICES:
+        raise InputError(f"--refit must be one of {', '.join(REFIT_CHOICES)}, got {refit!r}")
+    if not 0 < slo_utilisation <= 1:
+        raise InputError(f"--slo-utilisation must be in (0, 1], got {slo_utilisation}")
+    if hpa_limit_ratio < 1:
+        raise InputError(
+            f"--hpa-limit-ratio must be >= 1 (a CPU limit is never below the request), got {hpa_limit_ratio}"
+        )
+    lag_s = parse_duration_s(hpa_metrics_lag) if hpa_metrics_lag.strip() not in ("0", "0s", "0m") else 0
+    hpa_settings = HpaSettings(metrics_lag_s=lag_s, limit_ratio=hpa_limit_ratio)
     if plot is not None:
         check_plot_path(plot)
     pol = load_policies(policies)
@@ -72,42 +97,78 @@ def simulate(
     for d in (first, last):
         check_supported(calendar, d)
     prices = Prices(eur_per_vcpu_hour=eur_per_vcpu_h, eur_per_gib_hour=eur_per_gib_h)
+    replayed = None
     with progress() as bar:
         trace: DemandTrace
         if synth:
             bar.update("demand", 0, 1)
-            trace = synth_trace(calendar, plaques, first, last, step_s, seed)
+            trace = synth_trace(calendar, plaques, first, last, step_s, seed, generator)
             bar.update("demand", 1, 1)
+            if refit == "weekly":
+                from capacity.learning.synth import SynthOptions, generate
+                from capacity.simulate.refit import history_first
+
+                h_first = max(history_first(first), calendar.supported_range[0])
+                hist = generate(calendar, plaques, h_first, last, SynthOptions(seed=seed, metrics=("sessions",)))
+                refit_history = hist.history()
+                del hist
         else:
             from capacity.learning.history import fetch_history
 
             assert prometheus is not None
             source = prometheus.source()
-            hist = fetch_history(
+            if refit == "weekly":
+                from capacity.simulate.refit import history_first
+
+                h_first = max(history_first(first), calendar.supported_range[0])
+            else:
+                h_first = first
+            refit_history = fetch_history(
                 source,
                 prometheus.queries,
                 plaques,
-                first,
+                h_first,
                 last,
                 300,
                 with_components=False,
                 on_progress=bar.callback("fetching"),
             )
-            trace = history_trace(hist, plaques, first, last, step_s)
+            trace = history_trace(refit_history, plaques, first, last, step_s)
+        plan_rates: Any = rates
+        if refit == "weekly":
+            from capacity.simulate.refit import replay_refits
+
+            replayed = replay_refits(
+                refit_history, calendar, plaques, rates, first, last, on_progress=bar.callback("refits")
+            )
+            plan_rates = replayed.rates_for
         scenario = build(
-            trace, first, last, pol, calendar, rates, on_progress=bar.callback("operator"), startup_s=startup_s
+            trace, first, last, pol, calendar, plan_rates, on_progress=bar.callback("operator"), startup_s=startup_s
         )
         bar.update("replay", 0, 1 + len(delays))
-        results, desired = replay(scenario, startup_s, prices=prices, focus_days=FOCUS_DAYS)
+        results, desired = replay(
+            scenario,
+            startup_s,
+            prices=prices,
+            focus_days=FOCUS_DAYS,
+            settings=hpa_settings,
+            slo_utilisation=slo_utilisation,
+        )
+        if plot is None:
+            del desired  # a season of every strategy's replicas: hundreds of MB
         bar.update("replay", 1, 1 + len(delays))
         fits = [d for d in delays if d % step_s == 0]
 
         def rebuild(delay_s: int) -> Scenario:
             if delay_s == startup_s:
                 return scenario
-            return build(trace, first, last, pol, calendar, rates, startup_s=delay_s)
+            return build(trace, first, last, pol, calendar, plan_rates, startup_s=delay_s)
 
-        points = run_sweep(rebuild, fits, prices=prices) if fits else ()
+        points = (
+            run_sweep(rebuild, fits, prices=prices, settings=hpa_settings, slo_utilisation=slo_utilisation)
+            if fits
+            else ()
+        )
         bar.update("replay", 1 + len(delays), 1 + len(delays))
     skipped = [d for d in delays if d % step_s]
     meta: dict[str, Any] = {
@@ -119,7 +180,16 @@ def simulate(
         "plaques": list(trace.plaques),
         "prices": {"eur_per_vcpu_h": eur_per_vcpu_h, "eur_per_gib_h": eur_per_gib_h},
         "notes": [f"sweep skips {d // 60} min: not a whole number of steps, use --resolution 1m" for d in skipped],
-    }
+        "slo_utilisation": slo_utilisation,
+        "hpa": {"target": "averageUtilization = target_utilisation", "metrics_lag_s": lag_s,
+                "limit_ratio": hpa_limit_ratio},
+        "hpa_notes": [
+            f"hpa: averageUtilization = each component's target_utilisation (no forecast headroom), metrics "
+            f"{lag_s} s old (metrics-server){_lag_note(lag_s, step_s)}, a pod reports at most "
+            f"{hpa_limit_ratio:g} × its request (--hpa-limit-ratio)"
+        ],
+        "refit": replayed.summary() if replayed is not None else {"refits": 0, "mode": refit},
+    }  # fmt: skip
     if output is Output.table:
         typer.echo(report_table(meta, results, points))
         for note in meta["notes"]:
@@ -131,3 +201,7 @@ def simulate(
 
         title = f"capctl simulate {first} to {last}, start-up {startup_s // 60} min"
         plot_replay(plot, scenario, results, desired, startup_s // step_s, FOCUS_DAYS, title)
+
+
+def _lag_note(lag_s: int, step_s: int) -> str:
+    return f" (rounded down to {lag_s // step_s * step_s} s at this step)" if lag_s % step_s else ""

@@ -26,6 +26,9 @@ def synth(
     components_from: Annotated[
         str | None, typer.Option("--components-from", help="first day with requests/CPU (default: --from)")
     ] = None,
+    generator: Annotated[
+        str, typer.Option("--generator", help="default (synth.py) or independent (synth_independent.py)")
+    ] = "default",
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
 ) -> None:
@@ -35,10 +38,12 @@ def synth(
     """
     from capacity.common.files import check_writable
     from capacity.common.timegrid import parse_date, parse_step
+    from capacity.learning.generators import generator as pick_generator
     from capacity.learning.openmetrics import write_openmetrics
-    from capacity.learning.synth import SynthOptions, generate
+    from capacity.learning.synth import SynthOptions
     from capacity.policy.bundle import load_policies
 
+    generate = pick_generator(generator)
     first, last = parse_date(date_from), parse_date(date_to)
     check_writable(out, "--out file")
     options = SynthOptions(
@@ -57,5 +62,6 @@ def synth(
     samples = write_openmetrics(series, out)  # atomic: all of it, or the previous file
     typer.echo(
         f"wrote {samples:,} samples in {len(series)} series to {out} "
-        f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min)"
+        f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min, "
+        f"{generator} generator)"
     )

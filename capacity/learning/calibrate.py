@@ -32,6 +32,7 @@ BoolArray = npt.NDArray[np.bool_]
 SHRINK_DAYS = 5.0  # a factor measured on n days counts n / (n + 5) of its log
 FACTOR_STATES = tuple(s for s in DayState if s in CLASS_STATES)
 PRESENTIEL = STATE_INDEX[DayState.PRESENTIEL]
+_CLASS = np.array([STATE_INDEX[s] for s in FACTOR_STATES], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,19 @@ def state_factors(peaks: LaggedPeaks, n_states: int) -> FloatArray:
 
 
 def relative_error(
-    peaks: Mapping[str, LaggedPeaks], factors: Mapping[str, FloatArray], prior: UsageRates, notes: list[str]
+    peaks: Mapping[str, LaggedPeaks],
+    factors: Mapping[str, FloatArray],
+    prior: UsageRates,
+    notes: list[str],
+    corrections: Mapping[str, FloatArray] | None = None,
 ) -> FloatArray:
-    """Spread of daily-peak errors (factors applied): [ordinary days, event days]."""
+    """Spread of daily-peak errors (factors and each day's own recent correction applied): [ordinary, event]."""
     errors: dict[bool, list[FloatArray]] = {False: [], True: []}
     for pid, p in peaks.items():
         with np.errstate(invalid="ignore", divide="ignore"):
             err = np.log(p.actual / (p.forecast * factors[pid][p.state]))
+        if corrections is not None and pid in corrections:
+            err = err - np.where(np.isin(p.state, _CLASS), corrections[pid], 0.0)
         errors[False].append(err[~p.event])
         errors[True].append(err[p.event])
     out = np.array(prior.relative_error, copy=True)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from capacity.calendar.types import CLASS_STATES, STATE_INDEX, Calendar, DayState, Level, Place
 from capacity.common.timegrid import BASE_STEP_S, SLOTS_PER_DAY, day_grid
 from capacity.learning.window import midnight_s
-from capacity.planning.demand import FLAGS, UsageRates
+from capacity.planning.demand import FLAGS, UsageRates, after_summer
 from capacity.policy.topology import PROFILES, Plaque
 
 FloatArray = npt.NDArray[np.float64]
@@ -48,6 +48,7 @@ class PlaqueDays:
     flags: BoolArray  # [day, segment, flag] (FLAGS order)
     base: FloatArray
     flagged: FloatArray
+    summer: BoolArray | None = None  # [day] a rentrée on that day ends the summer break (demand.after_summer)
 
     @cached_property
     def population(self) -> FloatArray:
@@ -123,12 +124,13 @@ def plaque_days(calendar: Calendar, plaque: Plaque, first: date, last: date) -> 
     for c, combo in enumerate(COMBOS):
         mask = np.all(flags == np.array(combo), axis=-1)
         flagged[..., c] = np.einsum("sq,dsk->qdk", pop, onehot * mask[..., None])
-    return PlaqueDays(plaque=plaque, state=state, flags=flags, base=base, flagged=flagged)
+    summer = np.array([after_summer(first + timedelta(days=i)) for i in range(n_days)], dtype=bool)
+    return PlaqueDays(plaque=plaque, state=state, flags=flags, base=base, flagged=flagged, summer=summer)
 
 
-def combo_surges(rates: UsageRates) -> FloatArray:
+def combo_surges(rates: UsageRates, summer: bool = False) -> FloatArray:
     """Surge multiplier [combo, state, slot]: a segment flagged twice gets both surges."""
-    rentree, bascule = rates.surge[0], rates.surge[1]
+    rentree, bascule = rates.rentree_surge(summer), rates.surge[1]
     return np.stack([rentree, bascule, rentree * bascule])
 
 
@@ -137,11 +139,15 @@ def expected(rates: UsageRates, pd: PlaqueDays, weekday: IntArray) -> FloatArray
     `demand.segment_users` summed over segments)."""
     out = mix(pd.base, rates.rates, weekday)
     if pd.flagged.any():
-        surges = combo_surges(rates)
-        for c in range(len(COMBOS)):
-            if pd.flagged[..., c].any():
-                surged = rates.rates * surges[c][None, :, None, :]
-                out += mix(pd.flagged[..., c], surged, weekday)
+        summer = pd.summer if pd.summer is not None and rates.summer_surge is not None else None
+        kinds = [(False, None)] if summer is None or not summer.any() else [(False, ~summer), (True, summer)]
+        for is_summer, days in kinds:
+            surges = combo_surges(rates, is_summer)
+            for c in range(len(COMBOS)):
+                weights = pd.flagged[..., c] if days is None else pd.flagged[..., c] * days[None, :, None]
+                if weights.any():
+                    surged = rates.rates * surges[c][None, :, None, :]
+                    out += mix(weights, surged, weekday)
     return out
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from capacity.calendar.types import DayState
+from capacity.calendar.types import STATE_INDEX, DayState
+from capacity.learning import pooling, recent
 from capacity.learning.calibrate import lagged_peaks, relative_error, state_factors
 from capacity.learning.days import COMBOS, DayFrame, PlaqueDays, expected, mix
 from capacity.learning.levels import cut, level_ratios, subset, trailing_level
@@ -38,6 +39,9 @@ IntArray = npt.NDArray[np.int64]
 
 #: Weekdays that share a day shape when one of them has too few days (Mon/Tue/Thu/Fri; Wed; Sat; Sun).
 WEEKDAY_GROUPS = ((0, 1, 3, 4), (2,), (5,), (6,))
+_PRESENTIEL = STATE_INDEX[DayState.PRESENTIEL]
+SUMMER = len(FLAGS)  # internal key of the September rentrée's surge cell
+_POOLED_CLASS = (STATE_INDEX[DayState.HYBRIDE], STATE_INDEX[DayState.DISTANCIEL])
 
 
 @dataclass(frozen=True)
@@ -55,11 +59,13 @@ class FitOptions:
 class FitResult:
     rates: UsageRates
     levels: Mapping[str, FloatArray]  # plaque -> [profile], at the end of the data
-    factors: Mapping[str, FloatArray]  # plaque -> [state] (calibrate.py)
+    factors: Mapping[str, FloatArray]  # plaque -> [state] (calibrate.py), recent correction at the end included
     origin: Mapping[tuple[int, int, int], tuple[str, int]]  # (profile, state, weekday) -> (how, plaque-days)
     surge_origin: Mapping[tuple[int, int], tuple[str, int]]  # (flag, state) -> (how, plaque-days)
     fitted_plaques: tuple[str, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    base_factors: Mapping[str, FloatArray] = field(default_factory=dict)  # long-run factors, no recent correction
+    recent_states: Mapping[str, frozenset[int]] = field(default_factory=dict)  # class states lately (pooling.py)
 
 
 @dataclass
@@ -111,8 +117,15 @@ def fit_rates(
         rates = replace(rates, rates=new)
         if it < iterations:
             _update_levels(work, weekday, rates, options)
-    surge, surge_origin = _estimate_surges(work, weekday, rates, prior, options)
-    rates = replace(rates, surge=surge)
+    surge, summer, surge_origin, surge_dates, surge_extra = _estimate_surges(work, weekday, rates, prior, options)
+    state_seen = np.array(
+        [
+            any(origin[(q, s, w)][0] != "prior" for q in range(len(PROFILES)) for w in range(7))
+            for s in range(len(DayState))
+        ]
+    )
+    extra = pooling.extra_errors(surge_dates, surge_extra, prior, state_seen)
+    rates = replace(rates, surge=surge, extra_error=extra, summer_surge=summer)
     peaks = {
         pid: lagged_peaks(
             w.days,
@@ -126,13 +139,19 @@ def fit_rates(
         )
         for pid, w in work.items()
     }
-    factors = {pid: state_factors(p, len(DayState)) for pid, p in peaks.items()}
-    rates = replace(rates, relative_error=relative_error(peaks, factors, prior, notes))
+    base_factors = {pid: state_factors(p, len(DayState)) for pid, p in peaks.items()}
+    errors = {pid: recent.log_errors(p, base_factors[pid]) for pid, p in peaks.items()}
+    corrections = {pid: recent.rolling_corrections(p, errors[pid], options.horizon_days) for pid, p in peaks.items()}
+    rates = replace(rates, relative_error=relative_error(peaks, base_factors, prior, notes, corrections))
+    factors = {
+        pid: recent.apply(f, recent.correction_at(peaks[pid], errors[pid], n_days)) for pid, f in base_factors.items()
+    }
     ratios = {pid: level_ratios(w.days, w.y, rates, weekday, options.min_coverage) for pid, w in work.items()}
     levels = {pid: trailing_level(r, n_days, options.level_window_days) for pid, r in ratios.items()}
     for pid in frame.plaques:
         levels.setdefault(pid, np.ones(len(PROFILES)))
         factors.setdefault(pid, np.ones(len(DayState)))
+        base_factors.setdefault(pid, np.ones(len(DayState)))
     for s, state in enumerate(DayState):
         if all(origin[(q, s, w)][0] == "prior" for q in range(len(PROFILES)) for w in range(7)):
             notes.append(f"state {state.value}: never seen in the data: prior rates, rescaled to the fitted level")
@@ -140,6 +159,11 @@ def fit_rates(
         rates=rates,
         levels=levels,
         factors=factors,
+        base_factors=base_factors,
+        recent_states={
+            pid: pooling.recent_states(pd.state, n_days - recent.RECENT_DAYS, n_days)
+            for pid, pd in frame.plaques.items()
+        },
         origin=origin,
         surge_origin=surge_origin,
         fitted_plaques=tuple(work),
@@ -216,6 +240,9 @@ def _estimate_rates(
                 scale = fitted_total / prior_total if prior_total > 0 else _profile_scale(new, prior, origin, q)
                 new[q, s, wd] = prior.rates[q, s, wd] * scale
                 origin[(q, s, wd)] = ("prior", 0)
+                if prior_total == 0 and s in _POOLED_CLASS and origin[(q, _PRESENTIEL, wd)][0] != "prior":
+                    # never seen: the prior's volume pooled halfway towards the parent (a class day in person)
+                    new[q, s, wd] = pooling.towards_parent(new[q, s, wd], new[q, _PRESENTIEL, wd])
     return new, origin
 
 
@@ -267,12 +294,25 @@ def _update_levels(work: Mapping[str, _Plaque], weekday: IntArray, rates: UsageR
 
 def _estimate_surges(
     work: Mapping[str, _Plaque], weekday: IntArray, rates: UsageRates, prior: UsageRates, options: FitOptions
-) -> tuple[FloatArray, dict[tuple[int, int], tuple[str, int]]]:
-    """Surge per (flag, state, slot) from days flagged with that flag alone, on users summed over profiles."""
+) -> tuple[
+    FloatArray,
+    FloatArray,
+    dict[tuple[int, int], tuple[str, int]],
+    dict[tuple[int, int], int],
+    dict[tuple[int, int], float],
+]:
+    """Surge per (flag, state, slot) from days flagged with that flag alone, on users summed over profiles,
+    pooled towards no surge by the number of distinct dates it was seen on (pooling.py).
+
+    The rentrée after the summer is its own cell (key SUMMER), pooled towards the state's rentrée surge.
+    Returns (surges, summer rentrée surges [state, slot], origin, distinct dates, band of what pooling
+    removed) per (flag, state)."""
     surge = np.array(prior.surge, copy=True)
     origin: dict[tuple[int, int], tuple[str, int]] = {}
     rows: dict[tuple[int, int], list[FloatArray]] = {}
-    no_surge = replace(rates, surge=np.ones_like(rates.surge))
+    dates: dict[tuple[int, int], set[int]] = {}
+    extra: dict[tuple[int, int], float] = {}
+    no_surge = replace(rates, surge=np.ones_like(rates.surge), summer_surge=None)
     for w in work.values():
         n_days = w.y.shape[1]
         pd = cut(w.days, n_days)
@@ -298,13 +338,36 @@ def _estimate_surges(
                 with np.errstate(invalid="ignore", divide="ignore"):
                     x = (observed - unflagged) / flagged_part
                 x[flagged_part.max(axis=-1) <= 0] = np.nan
-                rows.setdefault((f, s), []).append(x[pick])
-    for (f, s), parts in rows.items():
-        x = np.concatenate(parts)
+                late = np.zeros(pick.size, dtype=bool) if sub.summer is None or f != 0 else sub.summer
+                for key, chosen in (((f, s), pick & ~late), ((SUMMER, s), pick & late)):
+                    if chosen.any():
+                        rows.setdefault(key, []).append(x[chosen])
+                        dates.setdefault(key, set()).update(int(d) for d in flagged_days[chosen])
+
+    def smooth(x: FloatArray) -> FloatArray:
         curve = moving_average(nanmedian0(x), options.surge_smoothing_slots)
-        surge[f, s] = np.clip(np.where(np.isfinite(curve), curve, 1.0), 0.5, 6.0)
+        return np.asarray(np.clip(np.where(np.isfinite(curve), curve, 1.0), 0.5, 6.0), dtype=np.float64)
+
+    parents: dict[int, FloatArray] = {}
+    for f in range(len(FLAGS)):  # the flag's surge over every state: the parent of each (flag, state)
+        mine = [np.concatenate(parts) for (ff, _), parts in rows.items() if ff == f]
+        if mine:
+            n = len(set().union(*(dates[k] for k in dates if k[0] == f)))
+            parents[f] = pooling.shrink_surge(smooth(np.concatenate(mine)), n)[0]
+    for (f, s), parts in rows.items():
+        if f == SUMMER:
+            continue
+        x = np.concatenate(parts)
+        surge[f, s], extra[(f, s)] = pooling.shrink_surge(smooth(x), len(dates[(f, s)]), parents[f])
         origin[(f, s)] = ("fitted", x.shape[0])
+    # The September rentrée: a child of the state's rentrée surge, pooled towards it by its own dates.
+    summer = np.array(surge[0], copy=True)
+    for (f, s), parts in rows.items():
+        if f == SUMMER:
+            summer[s], extra[(f, s)] = pooling.shrink_surge(
+                smooth(np.concatenate(parts)), len(dates[(f, s)]), surge[0, s]
+            )
     for f in range(len(FLAGS)):
         for s in range(len(DayState)):
             origin.setdefault((f, s), ("prior", 0))
-    return surge, origin
+    return surge, summer, origin, {k: len(v) for k, v in dates.items()}, extra

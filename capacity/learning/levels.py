@@ -33,7 +33,10 @@ def cut(pd: PlaqueDays, n_days: int) -> PlaqueDays:
 
 def subset(pd: PlaqueDays, idx: IntArray) -> PlaqueDays:
     """Days `idx` of `pd`, in that order."""
-    return replace(pd, state=pd.state[idx], flags=pd.flags[idx], base=pd.base[:, idx], flagged=pd.flagged[:, idx])
+    summer = None if pd.summer is None else pd.summer[idx]
+    return replace(
+        pd, state=pd.state[idx], flags=pd.flags[idx], base=pd.base[:, idx], flagged=pd.flagged[:, idx], summer=summer
+    )
 
 
 def level_ratios(

@@ -6,7 +6,9 @@ Layout (version 1):
   version, kind, source {prometheus, queries, step_s}, fit_window {from, to}, slot_s, profiles, states,
   weekdays, relative_error {ordinary, event},
   rates[profile][state][weekday] = 288 fractions of accounts connected, slot 0 = 00:00 Paris time,
-  surges[rentree|bascule][state] = 288 multipliers, origin {rates, surges}: how each curve was obtained,
+  surges[rentree|bascule][state] = 288 multipliers, extra_error (optional) {state|rentree|bascule: {state:
+  relative std added to a day's band}}, summer_surge (optional)[state] = 288 multipliers of the September
+  rentrée, origin {rates, surges}: how each curve was obtained,
   plaques[id] = {fitted, level[profile], state_factors[state], components[name] {...}, note}, notes.
 A plaque forecasts with the shared rates × its level (per profile) × its factor (per state).
 """
@@ -31,6 +33,7 @@ from capacity.common.files import read_bounded, write_atomic
 from capacity.common.timegrid import BASE_STEP_S, SLOTS_PER_DAY
 from capacity.common.yamlio import load_yaml_file
 from capacity.learning.components import ComponentFit
+from capacity.learning.pooling import with_new_states
 from capacity.planning.demand import FLAGS, WEEKDAYS, UsageRates, rates_from_spec
 from capacity.policy.bundle import Policies
 from capacity.policy.topology import PROFILES
@@ -49,6 +52,7 @@ class PlaqueFit:
     state_factors: FloatArray  # [state]
     components: Mapping[str, ComponentFit] = field(default_factory=dict)
     note: str = ""
+    recent_states: tuple[str, ...] = ()  # class states the plaque was in over the fit's last weeks
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,9 @@ class Model:
         if fit is None:
             return self.rates
         scale = fit.level[:, None, None, None] * fit.state_factors[None, :, None, None]
-        return replace(self.rates, rates=self.rates.rates * scale)
+        mine = replace(self.rates, rates=self.rates.rates * scale)
+        recent = frozenset(STATES.index(s) for s in fit.recent_states if s in STATES)
+        return with_new_states(mine, recent)
 
     def rates_by_plaque(self, plaque_ids: Sequence[str]) -> dict[str, UsageRates]:
         return {p: self.rates_for(p) for p in plaque_ids}
@@ -95,7 +101,7 @@ class Model:
 
 
 def save_model(model: Model, path: Path) -> None:
-    """Write `model` as version-1 JSON (one line per curve)."""
+    """Write `model` as version-1 JSON (one line per curve), atomically."""
     r = model.rates
     doc: dict[str, Any] = {
         "version": VERSION,
@@ -113,6 +119,12 @@ def save_model(model: Model, path: Path) -> None:
             for q, p in enumerate(PROFILES)
         },
         "surges": {f: {s: _curve(r.surge[i, k]) for k, s in enumerate(STATES)} for i, f in enumerate(FLAGS)},
+        **({} if r.extra_error is None else {"extra_error": _extra_doc(r.extra_error)}),
+        **(
+            {}
+            if r.summer_surge is None
+            else {"summer_surge": {s: _curve(r.summer_surge[k]) for k, s in enumerate(STATES)}}
+        ),
         "origin": dict(model.origin),
         "plaques": {pid: _plaque_doc(fit) for pid, fit in model.plaques.items()},
         "notes": list(model.notes),
@@ -174,10 +186,36 @@ def parse_model(doc: Any, where: str) -> Model:
         raise ConfigError('fit_window: expected {"from": YYYY-MM-DD, "to": YYYY-MM-DD}', path=where) from None
     source = doc.get("source") or {}
     label = f"model {where} (fit {fit_window[0]} to {fit_window[1]})"
-    usage = UsageRates(rates=rates, surge=surge, relative_error=rel, source=label)
+    extra = _read_extra(doc.get("extra_error"), where)
+    summer = np.array([_read_curve(doc, ("summer_surge", s), where) for s in STATES]) if "summer_surge" in doc else None
+    usage = UsageRates(rates, surge, rel, label, extra_error=extra, summer_surge=summer)
     plaques = {str(pid): _read_plaque(raw, str(pid), where) for pid, raw in (doc.get("plaques") or {}).items()}
     notes = tuple(str(n) for n in doc.get("notes") or [])
     return Model(usage, plaques, fit_window, source, doc.get("origin") or {}, notes, where)
+
+
+EXTRA_ROWS = ("state", *FLAGS)
+
+
+def _extra_doc(extra: FloatArray) -> dict[str, dict[str, float]]:
+    return {row: {s: _num(extra[i, k]) for k, s in enumerate(STATES)} for i, row in enumerate(EXTRA_ROWS)}
+
+
+def _read_extra(node: Any, where: str) -> FloatArray | None:
+    """Optional `extra_error {state|rentree|bascule: {state: relative std}}` (absent: nothing added)."""
+    if node is None:
+        return None
+    if not isinstance(node, dict):
+        raise ConfigError("extra_error: expected a mapping", path=where)
+    out = np.zeros((len(EXTRA_ROWS), len(STATES)))
+    for i, row in enumerate(EXTRA_ROWS):
+        values = node.get(row) or {}
+        for k, s in enumerate(STATES):
+            v = values.get(s, 0.0) if isinstance(values, dict) else None
+            if not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+                raise ConfigError(f"extra_error.{row}.{s}: expected a number >= 0", path=where)
+            out[i, k] = float(v)
+    return out
 
 
 def _plaque_doc(fit: PlaqueFit) -> dict[str, Any]:
@@ -196,6 +234,7 @@ def _plaque_doc(fit: PlaqueFit) -> dict[str, Any]:
             for name, c in fit.components.items()
         },
         "note": fit.note,
+        **({"recent_states": list(fit.recent_states)} if fit.recent_states else {}),
     }
 
 
@@ -216,7 +255,10 @@ def _read_plaque(raw: Any, pid: str, where: str) -> PlaqueFit:
             samples=int(c.get("samples") or 0),
             note=str(c.get("note") or ""),
         )
-    return PlaqueFit(bool(raw.get("fitted")), level, factors, comps, str(raw.get("note") or ""))
+    recent = raw.get("recent_states") or []
+    if not isinstance(recent, list) or any(s not in STATES for s in recent):
+        raise ConfigError(f"{key}.recent_states: expected a list of states ({', '.join(STATES)})", path=where)
+    return PlaqueFit(bool(raw.get("fitted")), level, factors, comps, str(raw.get("note") or ""), tuple(recent))
 
 
 def _get(doc: Any, key: tuple[str, ...], where: str) -> Any:

@@ -5,8 +5,8 @@ The CLI commands and the benchmarks call these, so a benchmark measures exactly 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,9 +17,11 @@ from capacity.calendar.types import Calendar, DayState
 from capacity.learning.components import fit_components
 from capacity.learning.days import DayFrame, compose, day_curves, slot_index
 from capacity.learning.fit import FitOptions, FitResult, fit_rates
-from capacity.learning.history import History
+from capacity.learning.history import History, fetch_history
 from capacity.learning.model_file import Model, PlaqueFit
 from capacity.learning.plausible import check_sessions
+from capacity.learning.queries import QueryConfig
+from capacity.learning.source import MetricsSource
 from capacity.planning.demand import FLAGS, WEEKDAYS, DayForecast, UsageRates, forecast_day
 from capacity.planning.kernel import segment_infos
 from capacity.policy.topology import PROFILES, Plaque
@@ -54,6 +56,31 @@ def prepare(calendar: Calendar, plaques: Sequence[Plaque], history: History, fir
     return Prepared(frame, curves)
 
 
+def fetch_for_fit(
+    source: MetricsSource,
+    config: QueryConfig,
+    plaques: Sequence[Plaque],
+    first: date,
+    last: date,
+    step_s: int,
+    *,
+    with_components: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> History:
+    """What a fit reads: sessions over first..last, requests and CPU over the last COMPONENT_DAYS only."""
+    return fetch_history(
+        source,
+        config,
+        plaques,
+        first,
+        last,
+        step_s,
+        component_first=max(first, last - timedelta(days=COMPONENT_DAYS - 1)),
+        with_components=with_components,
+        on_progress=on_progress,
+    )
+
+
 def fit_model(
     prepared: Prepared,
     history: History,
@@ -76,10 +103,11 @@ def fit_model(
             state_factors=np.asarray(fit.factors[p.id]),
             components={c.name: components[(p.id, c.name)] for c in p.components if components[(p.id, c.name)].fitted},
             note="" if fitted else "no session data in the window: prior population (level 1), shared rates",
+            recent_states=tuple(list(DayState)[s].value for s in sorted(fit.recent_states.get(p.id, ()))),
         )
     window = (frame.days[0], frame.days[-1])
     label = f"fit of {source.get('prometheus', 'history')} {window[0]} to {window[1]}"
-    rates = UsageRates(fit.rates.rates, fit.rates.surge, fit.rates.relative_error, label)
+    rates = replace(fit.rates, source=label)
     told = {n.split(":")[0] for n in history.notes}  # a plaque the fetch already reported is not repeated
     notes = (*history.notes, *(n for n in fit.notes if n.split(":")[0] not in told))
     return Model(rates, plaque_fits, window, dict(source), _origin(fit), notes), fit

@@ -2,13 +2,21 @@
 
   observe  reload changed config files (a broken one keeps the last good version), take or renew the
            Lease, read the stabilisation state and what is in force for every component;
-  plan     the day plan (kept per plaque, day and config version: plan_cache.py) and, per component, the most it needs
+  plan     the day plan (cached per day and config version) and, per component, the most it needs
            between now and now + its lead time + the anticipation margin; live users per plaque when
-           Prometheus is configured;
+           Prometheus is configured (implausible readings make the plaque unknown, see live_usage.py);
   decide   `kube.decide.decide` per component (pure);
+  record   the stabilisation history and the intent (every write this tick will make) in the state
+           ConfigMap, *before* the first write: a leader killed mid-tick leaves both, and its successor
+           keeps the window, confirms the writes that landed (log + Event) and finishes the others;
   act      floor/direct components through the actuator (the only writer of workloads), an Event per
-           change; then the state, written once;
+           change; then the intent is marked done;
   publish  metrics, one log line per change or problem, and a report the CLI can print.
+
+Blast radius: a plaque that cannot be planned (no mandate in force, a plan error or bug) is *held*: its
+current replicas stay, whatever the plan of the others, and it is said (warning log, Event, metric
+`capctl_plaque_held`). A tick that plans nothing or where every component failed is `failed`; the
+runner counts those (readiness, giving the Lease up).
 
 A standby (not holding the Lease) does none of plan/decide/act/publish: it only keeps trying for the
 lease. Losing the lease mid-tick aborts the tick before the next write.
@@ -20,22 +28,21 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from capacity.common.errors import CapctlError
 from capacity.common.timegrid import PARIS
 from capacity.operator.decide import Decision, History, Mode, Planned, decide, effective_mode
-from capacity.operator.kube.actuator import Actuator, Outcome
+from capacity.operator.kube.actuator import Actuator, Outcome, spec_change
 from capacity.operator.kube.api import KubeClients, KubeError
 from capacity.operator.kube.events import EventRecorder
 from capacity.operator.kube.lease import LeaderElector, LeadershipLost
-from capacity.operator.kube.observe import Observed, TargetRef, observe
-from capacity.operator.kube.state import StateStore
-from capacity.operator.live_usage import LiveUsage
+from capacity.operator.kube.observe import Observed, TargetRef, WrongTarget, observe
+from capacity.operator.kube.state import Intent, StateStore
+from capacity.operator.live_usage import LiveUsage, plausible
 from capacity.operator.lookahead import PlaqueDay, forecast_users, window
 from capacity.operator.ops_metrics import OpsMetrics
 from capacity.operator.plan_cache import PlanCache
@@ -50,7 +57,7 @@ log = logging.getLogger("capctl.controller")
 class ComponentReport:
     target: TargetRef
     mode: Mode
-    status: str  # applied | unchanged | recommended | failed | skipped
+    status: str  # applied | unchanged | recommended | failed | skipped | held
     decision: Decision | None = None
     planned: Planned | None = None
     before: Observed | None = None
@@ -69,7 +76,32 @@ class TickReport:
 
     @property
     def ok(self) -> bool:
-        return self.aborted is None and not self.errors and all(c.status != "failed" for c in self.components)
+        bad = ("failed", "held", "skipped")
+        return (
+            self.leader
+            and self.aborted is None
+            and not self.errors
+            and all(c.status not in bad for c in self.components)
+        )
+
+    @property
+    def failed(self) -> bool:
+        """A leader's tick that did nothing useful: aborted, nothing planned, or every component failed."""
+        if not self.leader:
+            return False
+        return self.aborted is not None or all(c.status in ("failed", "held") for c in self.components)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A component decided this tick that may need a write."""
+
+    target: TargetRef
+    mode: Mode
+    seen: Observed
+    planned: Planned
+    decision: Decision
+    redecide: Callable[[Observed], Decision]
 
 
 @dataclass
@@ -90,8 +122,13 @@ class Controller:
     _usage_error: str | None = None
     _plaques: set[str] = field(default_factory=set)
     _components: set[tuple[str, str]] = field(default_factory=set)
+    _held: dict[str, str] = field(default_factory=dict)  # plaque → why, as of the last tick
+    _implausible: set[str] = field(default_factory=set)
+    _own_intent: Intent | None = None  # the last intent this process recorded (its own cut ticks are no news)
+    unready_after_failed_ticks: int = 3  # from the settings in force (the runner reads it)
 
     def __post_init__(self) -> None:
+        self.plans.on_error = lambda kind: self.metrics.errors.labels(kind).inc()
         self.events = EventRecorder(
             self.clients,
             self.elector.s.identity,
@@ -108,9 +145,10 @@ class Controller:
         leader = self.elector.try_acquire_or_renew()
         self.metrics.is_leader.set(1 if leader else 0)
         cfg = self._reload(leader)
+        self.unready_after_failed_ticks = cfg.settings.unready_after_failed_ticks
         if not leader:
             self.metrics.clear_plan()
-            self._plaques, self._components = set(), set()
+            self._plaques, self._components, self._held = set(), set(), {}
             why = None if self.elector.last_error is None else f"lease not readable: {self.elector.last_error}"
             return TickReport(now=now, leader=False, aborted=why, config_version=cfg.version)
         try:
@@ -126,23 +164,29 @@ class Controller:
         self.metrics.tick_duration.observe(elapsed)
         self.metrics.ticks.labels("ok" if report.ok else "error").inc()
         self.metrics.last_tick.set(time.time())
-        changed = sum(c.status == "applied" for c in report.components)
-        failed = sum(c.status == "failed" for c in report.components)
-        log.info(
-            "tick done",
-            extra={
-                "fields": {
-                    "now": now.isoformat(),
-                    "mode": self.mode.value,
-                    "components": len(report.components),
-                    "changed": changed,
-                    "failed": failed,
-                    "errors": list(report.errors),
-                    "duration_s": round(elapsed, 3),
-                }
-            },
-        )
+        fields: dict[str, Any] = {
+            "now": now.isoformat(),
+            "mode": self.mode.value,
+            "components": len(report.components),
+            "changed": sum(c.status == "applied" for c in report.components),
+            "failed": sum(c.status == "failed" for c in report.components),
+            "held": sum(c.status == "held" for c in report.components),
+            "errors": list(report.errors),
+            "duration_s": round(elapsed, 3),
+        }
+        if report.failed:
+            fields["aborted"] = report.aborted
+            log.warning("tick failed: nothing planned or every component failed", extra={"fields": fields})
+        else:
+            log.info("tick done", extra={"fields": fields})
         return report
+
+    def step_down(self) -> None:
+        """Stop leading now: publish nothing more, hand the Lease over (the runner decides when)."""
+        self.metrics.is_leader.set(0)
+        self.metrics.clear_plan()
+        self._plaques, self._components, self._held = set(), set(), {}
+        self.elector.release()
 
     def _lead(self, cfg: Config, now: datetime) -> TickReport:
         errors: list[str] = []
@@ -153,14 +197,18 @@ class Controller:
             return TickReport(
                 now=now, leader=True, aborted=f"stabilisation state unreadable: {exc}", config_version=cfg.version
             )
-        try:
-            days = self._day_plans(cfg, now)
-        except CapctlError as exc:
-            self.metrics.errors.labels("plan").inc()
-            return TickReport(now=now, leader=True, aborted=str(exc), config_version=cfg.version)
+        prior = self.state.intent
+        days, held = self._day_plans(cfg, now)
+        self._report_held(held)
+        errors.extend(f"{p}: {why}; current replicas kept" for p, why in sorted(held.items()))
+        if not days:
+            self._publish(days, [], {}, now)
+            why = "nothing could be planned: " + "; ".join(f"{p}: {w}" for p, w in sorted(held.items()))
+            return TickReport(now=now, leader=True, aborted=why, errors=tuple(errors), config_version=cfg.version)
         budgeted = [m.id for m in cfg.policies.mandates if m.monthly_budget_eur is not None and cfg.policies.prices]
         levels = self.plans.budget_levels(cfg, now.astimezone(PARIS).date())  # this month's, already planned
-        self.metrics.budgets({fid: levels.get(fid, 1.0) for fid in budgeted})
+        if levels is not None:  # else the month could not be planned: the levels are unknown this tick
+            self.metrics.budgets({fid: levels.get(fid, 1.0) for fid in budgeted})
         targets = _targets(cfg)
         observed = observe(
             self.clients,
@@ -169,27 +217,117 @@ class Controller:
             cluster_wide=self.cluster_wide_lists,
             namespaced=self._namespaced,
         )
-        users = self._live_users(list(days), now)
+        users = self._live_users(days, now)
         if self.usage is not None and self.usage.last_error:
             errors.append(self.usage.last_error)
-        self.actuator.reset()
-        reports: list[ComponentReport] = []
-        new_history: dict[tuple[str, str], History] = dict(history)
+        if prior is not None and not prior.done and prior != self._own_intent:  # not our own known tick
+            self._resume(prior, targets, observed)
+        reports, pending, new_history = self._decide(cfg, targets, days, held, observed, history, users, now)
+        errors.extend(self._record_and_act(pending, new_history, reports, now))
+        ordered = [reports[t.key] for t in targets]
+        self._publish(days, ordered, users, now)
+        return TickReport(
+            now=now, leader=True, components=tuple(ordered), errors=tuple(errors), config_version=cfg.version
+        )
+
+    def _decide(
+        self,
+        cfg: Config,
+        targets: list[TargetRef],
+        days: Mapping[str, list[PlaqueDay]],
+        held: Mapping[str, str],
+        observed: Mapping[tuple[str, str], Observed | KubeError],
+        history: Mapping[tuple[str, str], History],
+        users: Mapping[str, float | None],
+        now: datetime,
+    ) -> tuple[dict[tuple[str, str], ComponentReport], list[_Pending], dict[tuple[str, str], History]]:
+        """Every component decided (nothing written yet): final reports, the writes pending, the new history."""
+        reports: dict[tuple[str, str], ComponentReport] = {}
+        pending: list[_Pending] = []
+        new_history = {t.key: history[t.key] for t in targets if t.key in history}  # forget removed components
         for t in targets:
-            rep = self._component(cfg, t, days[t.plaque], observed[t.key], history.get(t.key, History()), users, now)
-            reports.append(rep)
-            if rep.decision is not None:
-                new_history[t.key] = rep.decision.history
-        known = {t.key for t in targets}
-        new_history = {k: v for k, v in new_history.items() if k in known}
-        try:
-            self.state.save(new_history, guard=self.elector.ensure)
+            if t.plaque in held:
+                mode = effective_mode(self.mode, t.hpa is not None)
+                reports[t.key] = ComponentReport(t, mode, "held", error=held[t.plaque])
+                continue
+            got = self._component(cfg, t, days[t.plaque], observed[t.key], history.get(t.key, History()), users, now)
+            if isinstance(got, _Pending):
+                pending.append(got)
+                new_history[t.key] = got.decision.history
+            else:
+                reports[t.key] = got
+                if got.decision is not None:
+                    new_history[t.key] = got.decision.history
+        return reports, pending, new_history
+
+    def _record_and_act(
+        self,
+        pending: list[_Pending],
+        history: Mapping[tuple[str, str], History],
+        reports: dict[tuple[str, str], ComponentReport],
+        now: datetime,
+    ) -> list[str]:
+        """Save history and intent, then write (a scale-down only if its history was saved), then mark the
+        intent done. Fills `reports`; returns the errors."""
+        errors: list[str] = []
+        writes = {p.target.key: spec for p in pending if (spec := spec_change(p.mode, p.seen, p.decision))}
+        intent = Intent(self.elector.s.identity, now.isoformat(), writes) if writes else None
+        self._own_intent = intent
+        try:  # before the first write: a successor keeps the window and sees the writes
+            self.state.save(history, guard=self.elector.ensure, intent=intent)
+            recorded = True
         except KubeError as exc:
             self.metrics.errors.labels("kube").inc()
             errors.append(f"stabilisation state not saved: {exc}")
-        self._publish(days, reports, users, now)
-        return TickReport(
-            now=now, leader=True, components=tuple(reports), errors=tuple(errors), config_version=cfg.version
+            recorded = False
+        self.actuator.reset()
+        for p in pending:
+            if not recorded and p.decision.direction == "down":  # no scale-down its window does not remember
+                why = "state not saved: scale-down postponed"
+                reports[p.target.key] = ComponentReport(
+                    p.target, p.mode, "held", p.decision, p.planned, p.seen, error=why
+                )
+                continue
+            reports[p.target.key] = self._act(p, now)
+        if intent is not None and recorded:
+            try:
+                self.state.save(history, guard=self.elector.ensure, intent=replace(intent, done=True))
+            except KubeError as exc:
+                self.metrics.errors.labels("kube").inc()
+                errors.append(f"stabilisation state not saved after the writes: {exc}")
+        return errors
+
+    def _resume(self, prior: Intent, targets: list[TargetRef], observed: Mapping[tuple[str, str], Any]) -> None:
+        """The last tick (of `prior.leader`) stopped between its intent and its end: say so, and record the
+        writes that landed (their Event may never have been sent); this tick finishes the others."""
+        landed, missing = [], []
+        by_key = {t.key: t for t in targets}
+        for key, spec in prior.writes.items():
+            seen, t = observed.get(key), by_key.get(key)
+            if t is None or not isinstance(seen, Observed):
+                missing.append(key)
+                continue
+            now_in = {"minReplicas": seen.min_replicas, "maxReplicas": seen.max_replicas, "replicas": seen.replicas}
+            if all(now_in.get(k) == v for k, v in spec.items()):
+                landed.append(key)
+                parts = ", ".join(f"{k} {v}" for k, v in spec.items())
+                message = (
+                    f"{parts} for {t.plaque}/{t.component} written by {prior.leader} in its tick at {prior.at}, "
+                    f"which was interrupted; confirmed by {self.elector.s.identity}"
+                )
+                ref = t.object_ref()
+                if seen.uid:
+                    ref["uid"] = seen.uid
+                self.events.emit(ref, "WriteConfirmed", message, context=t.context)
+            else:
+                missing.append(key)
+        fields = {"leader": prior.leader, "at": prior.at, "landed": len(landed), "finishing": len(missing)}
+        log.warning("resuming an interrupted tick", extra={"fields": fields})
+        self.self_event(
+            "TickResumed",
+            f"the tick of {prior.leader} at {prior.at} was interrupted: {len(landed)} of its {len(prior.writes)} "
+            f"writes had landed; {self.elector.s.identity} finishes the others from the plan",
+            warning=True,
         )
 
     # ------------------------------------------------------------------ per component
@@ -203,8 +341,10 @@ class Controller:
         history: History,
         users: Mapping[str, float | None],
         now: datetime,
-    ) -> ComponentReport:
+    ) -> ComponentReport | _Pending:
         mode = effective_mode(self.mode, t.hpa is not None)
+        if isinstance(seen, WrongTarget):
+            return self._wrong_target(t, mode, str(seen))
         if isinstance(seen, KubeError):
             self.metrics.errors.labels("kube").inc()
             log.error("component not observed", extra={"fields": {**_fields(t), "error": str(seen)}})
@@ -229,19 +369,36 @@ class Controller:
 
         for kind, fid in plan.clamps:
             self.metrics.clamps.labels(t.plaque, t.component, kind, fid).inc()
+        d = redecide(seen)
         if mode is Mode.RECOMMEND:
-            d = redecide(seen)
             self._log_decision(t, mode, d, "recommended")
             return ComponentReport(t, mode, "recommended", d, plan.planned, seen)
-        outcome = self.actuator.apply(t, mode, seen, redecide)
+        return _Pending(t, mode, seen, plan.planned, d, redecide)
+
+    def _act(self, p: _Pending, now: datetime) -> ComponentReport:
+        t, mode = p.target, p.mode
+        outcome = self.actuator.apply(t, mode, p.seen, p.redecide)
+        if outcome.status == "skipped" and outcome.error:
+            return self._wrong_target(t, mode, outcome.error, outcome.decision, p.planned)
         self._log_decision(t, mode, outcome.decision, outcome.status, outcome.error)
         if outcome.status == "failed":
             self.metrics.errors.labels("actuation").inc()
         elif outcome.status == "applied":
             self._record_change(t, mode, outcome, now)
         return ComponentReport(
-            t, mode, outcome.status, outcome.decision, plan.planned, outcome.before, outcome.spec, outcome.error
+            t, mode, outcome.status, outcome.decision, p.planned, outcome.before, outcome.spec, outcome.error
         )
+
+    def _wrong_target(
+        self, t: TargetRef, mode: Mode, why: str, d: Decision | None = None, planned: Planned | None = None
+    ) -> ComponentReport:
+        """The HPA scales another workload than the topology says: never write it; say so on the HPA."""
+        self.metrics.errors.labels("target").inc()
+        log.error("component skipped: wrong scale target", extra={"fields": {**_fields(t), "error": why}})
+        self.events.emit(
+            t.object_ref(), "WrongScaleTarget", f"{why}; capctl does not write it", warning=True, context=t.context
+        )
+        return ComponentReport(t, mode, "skipped", d, planned, error=why)
 
     def _record_change(self, t: TargetRef, mode: Mode, out: Outcome, now: datetime) -> None:
         d, before = out.decision, out.before
@@ -266,8 +423,9 @@ class Controller:
 
     # ------------------------------------------------------------------ plan and inputs
 
-    def _day_plans(self, cfg: Config, now: datetime) -> dict[str, list[PlaqueDay]]:
-        """Per plaque: today's plan, and tomorrow's when a lead time crosses midnight."""
+    def _day_plans(self, cfg: Config, now: datetime) -> tuple[dict[str, list[PlaqueDay]], dict[str, str]]:
+        """Per plaque: today's plan, and tomorrow's when a lead time crosses midnight; and the plaques
+        that could not be planned, with why (planned one by one so that one cannot stop the others)."""
         today = now.astimezone(PARIS).date()
         lead = max(c.lead_time_s for p in cfg.policies.topology.plaques for c in p.components)
         longest = lead + cfg.settings.anticipation_s
@@ -278,18 +436,42 @@ class Controller:
         )
         return self.plans.days(cfg, days)
 
-    def _live_users(self, plaques: list[str], now: datetime) -> Mapping[str, float | None]:
+    def _report_held(self, held: Mapping[str, str]) -> None:
+        """A held plaque keeps its current replicas: warn every tick, an Event when it starts or ends."""
+        for plaque, why in sorted(held.items()):
+            log.warning("plaque not planned: current replicas kept", extra={"fields": {"plaque": plaque, "error": why}})
+            self.metrics.plaque_held.labels(plaque).set(1)
+            if self._held.get(plaque) != why:
+                self.self_event("PlaqueHeld", f"{plaque}: {why}; its current replicas are kept", warning=True)
+        for plaque in sorted(set(self._held) - set(held)):
+            self.metrics.plaque_held.labels(plaque).set(0)
+            self.self_event("PlaqueDayned", f"{plaque} is planned again")
+        self._held = dict(held)
+
+    def _live_users(self, days: Mapping[str, list[PlaqueDay]], now: datetime) -> Mapping[str, float | None]:
+        plaques = list(days)
         if self.usage is None:
             return dict.fromkeys(plaques)
-        users = self.usage.active_users(plaques, now)
+        raw = self.usage.active_users(plaques, now)
+        users: dict[str, float | None] = {}
+        implausible: set[str] = set()
+        for p in plaques:
+            users[p], why = plausible(raw.get(p), forecast_users(days[p][0], now))
+            if why is not None:
+                implausible.add(p)
+                self.metrics.errors.labels("prometheus").inc()
+                log.warning("live usage not believed: scale-down paused", extra={"fields": {"plaque": p, "error": why}})
+                if p not in self._implausible:
+                    self.self_event("MetricsImplausible", f"{p}: {why}; scale-down paused", warning=True)
+        self._implausible = implausible
         err = self.usage.last_error
         if err and not self._usage_error:
             self.metrics.errors.labels("prometheus").inc()
-            self._self_event(
+            self.self_event(
                 "MetricsUnavailable", f"{err}; scale-down paused: current replicas kept where higher", warning=True
             )
         elif not err and self._usage_error:
-            self._self_event("MetricsAvailable", "live usage readable again; scale-down resumes")
+            self.self_event("MetricsAvailable", "live usage readable again; scale-down resumes")
         elif err:
             self.metrics.errors.labels("prometheus").inc()
         self._usage_error = err
@@ -303,10 +485,12 @@ class Controller:
             if r.error is not None:
                 self.metrics.errors.labels("config").inc()
                 if leader:
-                    self._self_event("ConfigReloadFailed", f"{r.error} (keeping the last good {r.part})", warning=True)
+                    kept = "" if r.partial else f" (keeping the last good {r.part})"
+                    self.self_event("ConfigReloadFailed", f"{r.error}{kept}", warning=True)
         return cfg
 
-    def _self_event(self, reason: str, message: str, *, warning: bool = False) -> None:
+    def self_event(self, reason: str, message: str, *, warning: bool = False) -> None:
+        """An Event about the operator itself (its Pod or Lease); never raises."""
         if self.self_ref is None:
             return
         with contextlib.suppress(LeadershipLost):

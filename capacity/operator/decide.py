@@ -31,9 +31,8 @@ from capacity.planning.reasons import ReasonKind, ceiling
 
 IntArray = npt.NDArray[np.int64]
 
-#: Points of a history further in the future than this come from another timeline (a replay with
-#: --now); they are dropped rather than pinning the value. Small skews between pods are tolerated.
-FUTURE_TOLERANCE_S = 300.0
+#: Longest stabilisation window accepted: a day (longer would hold a rush floor into the next rush).
+MAX_WINDOW_S = 86400.0
 
 
 class Mode(StrEnum):
@@ -61,8 +60,9 @@ class DecideSettings:
     max_step_down: float = 0.25
 
     def __post_init__(self) -> None:
-        if self.stabilisation_window_s < 0:
-            raise ValueError("stabilisation_window_s must be >= 0")
+        # `not a <= x <= b` is also true for NaN: a NaN window would disable stabilisation
+        if not 0 <= self.stabilisation_window_s <= MAX_WINDOW_S:
+            raise ValueError(f"stabilisation_window_s must be in [0, {MAX_WINDOW_S:.0f}]")
         if not 0 < self.max_step_down <= 1:
             raise ValueError("max_step_down must be in (0, 1]")
 
@@ -89,12 +89,22 @@ class History:
 
     Only points that can still be the maximum of a window are kept: each is higher than every later
     one (a monotone deque), so the state stays small whatever the tick rate.
+
+    A point from the future (the clock went back, another pod's clock is ahead, a replay with --now)
+    counts as "now": it is moved to `t_s` and expires a full window later. Dropping it instead would
+    let a clock jump erase the window and the floor fall at once.
     """
 
     points: tuple[tuple[float, int], ...] = ()
 
     def record(self, t_s: float, value: int, window_s: float) -> History:
-        kept = [(t, v) for t, v in self.points if t_s - window_s < t <= t_s + FUTURE_TOLERANCE_S and v > value]
+        kept: list[tuple[float, int]] = []
+        for t, v in self.points:
+            t = min(t, t_s)
+            if t_s - window_s < t and v > value:
+                while kept and kept[-1][1] <= v:  # clamping can break the deque's order: restore it
+                    kept.pop()
+                kept.append((t, v))
         kept.append((t_s, value))
         return History(points=tuple(kept))
 

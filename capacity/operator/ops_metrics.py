@@ -41,6 +41,17 @@ class OpsMetrics:
             ["plaque"],
             registry=r,
         )
+        self.plaque_held = Gauge(
+            "capctl_plaque_held",
+            "1 while the plaque cannot be planned (no mandate in force, plan error): its current replicas are kept",
+            ["plaque"],
+            registry=r,
+        )
+        self.failed_ticks = Gauge(
+            "capctl_failed_ticks_in_a_row",
+            "Leader ticks in a row that planned nothing or failed everywhere",
+            registry=r,
+        )
         self.wish = Gauge(
             "capctl_wish_replicas", "Replicas the forecast needs over the lead time, before mandates", pc, registry=r
         )
@@ -77,6 +88,13 @@ class OpsMetrics:
             ["part"],
             registry=r,
         )
+        self.refits = Counter(
+            "capctl_refit",
+            "Scheduled model refits by result: accepted (written, hot-reloaded), rejected (worse on the last "
+            "weeks' daily peaks: the last good model is kept), failed (fetch or fit error)",
+            ["result"],
+            registry=r,
+        )
         self.last_tick = Gauge("capctl_last_tick_timestamp_seconds", "End of the last completed tick", registry=r)
         self.budget_level = Gauge(
             "capctl_budget_level",
@@ -89,7 +107,7 @@ class OpsMetrics:
             "capctl_build_info", "Always 1; the labels say which capctl runs", ["version", "python_version"], registry=r
         )
         self.build_info.labels(__version__, platform.python_version()).set(1)
-        self.plaque_gauges = (self.forecast_users, self.observed_users, self.metrics_available)
+        self.plaque_gauges = (self.forecast_users, self.observed_users, self.metrics_available, self.plaque_held)
         self.component_gauges = (self.wish, self.planned, self.current, self.ceiling, self.floor)
 
     def clear_plan(self) -> None:

@@ -24,6 +24,7 @@ from capacity.operator.kube.lease import LeaderElector, LeaseSettings
 from capacity.operator.kube.state import CONFIGMAP_NAME, StateStore
 from capacity.operator.live_usage import LiveUsage
 from capacity.operator.ops_metrics import Health, OpsMetrics
+from capacity.operator.refit import Fetch, RefitSettings, Refitter, Spawn, in_thread
 from capacity.operator.reload import ConfigSource, load_calendar
 from capacity.operator.runner import Runner
 
@@ -45,6 +46,7 @@ class OperatorOptions:
     self_ref: Mapping[str, str] | None = None  # the operator's own object for its Events (default: the Lease)
     timeout_s: tuple[float, float] = (3.0, 10.0)
     cluster_wide_lists: bool = False  # one LIST per kind across namespaces (needs the rights: rbac.clusterWide)
+    refit: RefitSettings | None = None  # `--refit weekly`: refit on schedule, write accepted models there
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Operator:
     clients: KubeClients
     elector: LeaderElector
     metrics: OpsMetrics
+    refitter: Refitter | None = None
 
     def tick(self, now: datetime) -> TickReport:
         return self.controller.tick(now)
@@ -87,9 +90,17 @@ def build_operator(
     usage: LiveUsage | None = None,
     calendar_loader: Callable[[Sequence[Path]], Calendar] = load_calendar,
     sleep: Callable[[float], None] = time.sleep,
+    refit_fetch: Fetch | None = None,
+    refit_spawn: Spawn = in_thread,
 ) -> Operator:
-    """Build every part of the operator; the configuration is loaded once (a broken one raises here)."""
-    source = ConfigSource(options.policies, options.events, options.model, calendar_loader=calendar_loader)
+    """Build every part of the operator; the configuration is loaded once (a broken one raises here).
+
+    With `options.refit`, `refit_fetch` reads the history a refit learns from (Prometheus in `capctl run`).
+    """
+    refit_path = options.refit.path if options.refit else None
+    source = ConfigSource(
+        options.policies, options.events, options.model, calendar_loader=calendar_loader, refit_model=refit_path
+    )
     source.poll()  # a broken configuration at start-up is fatal (exit 2), later ones are not
     clients = KubeClients(options.kube)
     elector = LeaderElector(
@@ -115,7 +126,14 @@ def build_operator(
         sleep=sleep,
         cluster_wide_lists=options.cluster_wide_lists,
     )
-    return Operator(controller=controller, source=source, clients=clients, elector=elector, metrics=metrics)
+    refitter = None
+    if options.refit is not None:
+        if refit_fetch is None:
+            raise ValueError("a scheduled refit needs a history source (refit_fetch)")
+        refitter = Refitter(options.refit, source, controller, refit_fetch, refit_spawn)
+    return Operator(
+        controller=controller, source=source, clients=clients, elector=elector, metrics=metrics, refitter=refitter
+    )
 
 
 def operator_clock(start: datetime | None, monotonic: Callable[[], float] = time.monotonic) -> Callable[[], datetime]:
@@ -136,4 +154,5 @@ def operator_clock(start: datetime | None, monotonic: Callable[[], float] = time
 def build_runner(operator: Operator, tick_s: float, now: Callable[[], datetime]) -> tuple[Runner, Health]:
     """The loop around the controller, with the health it reports on /healthz and /readyz."""
     health = Health(stall_after_s=max(3 * tick_s, 60.0))
-    return Runner(operator.controller, health, tick_s, now), health
+    after = operator.refitter.poll if operator.refitter is not None else None
+    return Runner(operator.controller, health, tick_s, now, after_tick=after), health

@@ -42,12 +42,37 @@ class UsageRates:
     rates: [profile, state, weekday, base slot] fraction of accounts connected (base slot = 5 min).
     surge: [flag, state, base slot] multiplier (>= 1) on days flagged rentree / bascule.
     relative_error: [2] relative std for ordinary days and event days (uncertainty band).
+    extra_error: [1 + flag, state] relative std added (in quadrature) to a segment's day: row 0 for a
+        segment in that state (a state learnt from few days, or never seen), row 1 + f for a segment
+        flagged f in that state (a surge learnt from few events). None: nothing added.
     """
 
     rates: FloatArray
     surge: FloatArray
     relative_error: FloatArray
     source: str
+    extra_error: FloatArray | None = None
+    summer_surge: FloatArray | None = None  # [state, slot] rentrée surge after the summer break (None: surge[0])
+
+    def rentree_surge(self, summer: bool) -> FloatArray:
+        """[state, slot] surge of a rentrée: after the summer break, or after shorter holidays."""
+        if summer and self.summer_surge is not None:
+            return self.summer_surge
+        return np.asarray(self.surge[0], dtype=np.float64)
+
+    def day_error(self, states: Sequence[int], flags: Sequence[Sequence[bool]]) -> float:
+        """Relative std of one day's daily peak: segment states (STATE_INDEX) and their flags (FLAGS order)."""
+        event = any(any(f) for f in flags)
+        base = float(self.relative_error[1 if event else 0])
+        if self.extra_error is None:
+            return base
+        extra = 0.0
+        for s, fl in zip(states, flags, strict=True):
+            extra = max(extra, float(self.extra_error[0, s]))
+            for f, on in enumerate(fl):
+                if on:
+                    extra = max(extra, float(self.extra_error[1 + f, s]))
+        return float(np.hypot(base, extra))
 
     def __post_init__(self) -> None:
         expected = (len(PROFILES), len(DayState), 7, SLOTS_PER_DAY)
@@ -78,6 +103,11 @@ class DayForecast:
     high: FloatArray
     infos: tuple[DayInfo, ...]
     users_by_segment_profile: FloatArray | None = None
+
+
+def after_summer(day: date) -> bool:
+    """Whether a rentrée on `day` ends the summer break (the September rentrée, or a late-August one)."""
+    return day.month in (8, 9)
 
 
 def _hours() -> FloatArray:
@@ -164,7 +194,8 @@ def _segment_terms(
         if flagged.any():
             if factor is None:
                 factor = np.ones((len(infos), len(base)))
-            factor[flagged] = np.maximum(factor[flagged], rates.surge[f, states[flagged]][:, base])
+            surge = rates.surge[f] if f != 0 or not after_summer(day) else rates.rentree_surge(True)
+            factor[flagged] = np.maximum(factor[flagged], surge[states[flagged]][:, base])
     return pop, per_profile, factor
 
 
@@ -211,8 +242,7 @@ def forecast_day(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[D
     if factor is not None:
         by_profile *= factor[seg, instant][:, None, :]
     users = by_segment.sum(axis=0)
-    event = any(i.rentree or i.bascule for i in infos)
-    rel = float(rates.relative_error[1 if event else 0])
+    rel = rates.day_error([STATE_INDEX[i.state] for i in infos], [[getattr(i, f) for f in FLAGS] for i in infos])
     return DayForecast(
         plaque=plaque.id,
         day=day,

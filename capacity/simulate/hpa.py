@@ -2,7 +2,9 @@
 
 Follows the controller's replica calculator and default behaviour:
   - usage ratio = measured utilisation / target, over READY pods only; a pod's utilisation cannot exceed
-    saturation (CPU is capped by its limit), so an overloaded HPA sees at most 1/target;
+    its CPU limit, so an overloaded HPA sees at most limit_ratio/target (limit_ratio = CPU limit / request,
+    1 when the request is the saturation point);
+  - metrics lag: metrics-server's window makes the HPA act on the load of about a minute ago;
   - within `tolerance` (0.1) of 1: no change; else desired = ceil(ratio × ready pods);
   - when pods are still starting and the ratio says "up", they count as 0 % and the ratio is recomputed
     over all pods; no change if that lands within tolerance or flips direction (no double scale-up);
@@ -32,6 +34,18 @@ class HpaSettings:
     scale_up_percent: float = 100.0
     scale_up_pods: int = 4
     scale_down_window_s: int = 300
+    metrics_lag_s: int = 60  # metrics-server scrapes every 60 s: the HPA sees the load of a minute ago
+    limit_ratio: float = 1.0  # CPU limit / request: > 1 lets an overloaded pod report more than 100 %
+
+
+def lagged(load: FloatArray, lag_steps: int) -> FloatArray:
+    """The load as the HPA sees it: `lag_steps` steps late (the first steps repeat the first load)."""
+    if lag_steps <= 0:
+        return load
+    out = np.empty_like(load)
+    out[:lag_steps] = load[:1]
+    out[lag_steps:] = load[:-lag_steps]
+    return out
 
 
 def recommend(
@@ -105,8 +119,10 @@ def simulate(
     return desired
 
 
-def ratio_cap_for(target_utilisation: float) -> float:
-    """The highest usage ratio a pod can report: saturation over target."""
+def ratio_cap_for(target_utilisation: float, limit_ratio: float = 1.0) -> float:
+    """The highest usage ratio a pod can report: its CPU limit (as a share of its request) over target."""
     if not 0 < target_utilisation <= 1:
         raise ValueError("target utilisation must be in (0, 1]")
-    return 1.0 / target_utilisation
+    if limit_ratio < 1:
+        raise ValueError("a CPU limit below the request is not allowed by Kubernetes")
+    return limit_ratio / target_utilisation

@@ -1,9 +1,12 @@
 """What each strategy cost and what it let through, on the same trace and capacity model.
 
 Cost counts the replicas ordered (a starting pod already holds its node), priced from the topology's
-cpu and memory per replica. A user is under-provisioned when the plaque's users connected exceed
-what the READY replicas of any of its components serve at the capacity model's operating point
-(`sizing.users_served`): the component that runs out first decides.
+cpu and memory per replica. A user is short when the plaque's users connected exceed what the READY
+replicas of any of its components serve (the component that runs out first decides), at three levels:
+  * saturation (utilisation 1): users feel it — the headline;
+  * the SLO utilisation (default 0.9): latency starts to climb;
+  * the capacity model's operating point (target utilisation with headroom, `sizing.users_served`, ≈ 64 %
+    of saturation for 70 % and +10 %): a "headroom breach", what `underprovisioned_*` always counted.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy.typing as npt
 
 from capacity.policy.prices import Prices
 from capacity.policy.sizing import users_served
+from capacity.policy.topology import Component
 from capacity.simulate.delay import ready_replicas
 from capacity.simulate.scenario import Scenario
 
@@ -26,6 +30,8 @@ FloatArray = npt.NDArray[np.float64]
 MORNING_H = (6.0, 12.0)
 #: Euros per requested vCPU-hour and GiB-hour when the replay is not given the operator's prices.
 DEFAULT_PRICES = Prices(eur_per_vcpu_hour=0.04, eur_per_gib_hour=0.005)
+#: Utilisation of saturation above which latency is no longer within the SLO (`--slo-utilisation`).
+SLO_UTILISATION = 0.9
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,15 @@ class DayShortfall:
     day: date
     underprovisioned_user_minutes: float
     peak_unserved_users: float
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Users above one capacity level: user-minutes, plaque-hours touched, most users at once on a plaque."""
+
+    user_minutes: float = 0.0
+    plaque_hours: int = 0
+    peak_users: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -47,20 +62,41 @@ class StrategyResult:
     scaling_actions: int
     mornings: tuple[DayShortfall, ...]  # 6-12 h of the focus days
     cost_ratio_to_oracle: float | None = None
+    slo: Shortfall = Shortfall()
+    saturation: Shortfall = Shortfall()
+    headroom: Shortfall = Shortfall()  # the operating point (same as underprovisioned_*)
 
     @property
     def underprovisioned_share(self) -> float:
-        return self.underprovisioned_user_minutes / self.demand_user_minutes if self.demand_user_minutes else 0.0
+        return self.share(self.underprovisioned_user_minutes)
+
+    def share(self, user_minutes: float) -> float:
+        return user_minutes / self.demand_user_minutes if self.demand_user_minutes else 0.0
 
 
-def shortfall_users(scenario: Scenario, ready: IntArray) -> FloatArray:
-    """Users not served per step and plaque: the worst component of the plaque decides."""
+def users_at(replicas: IntArray, component: Component, utilisation: float | None) -> FloatArray:
+    """Users `replicas` serve at `utilisation` of saturation; None: the operating point (with headroom)."""
+    if utilisation is None:
+        return users_served(replicas, component)
+    per_replica = component.rps_per_replica * utilisation / component.requests_per_user_s
+    return np.asarray(replicas, dtype=np.float64) * per_replica
+
+
+def shortfall_users(scenario: Scenario, ready: IntArray, utilisation: float | None = None) -> FloatArray:
+    """Users not served per step and plaque at one level: the worst component of the plaque decides."""
     demand = scenario.trace.users
     out = np.zeros_like(demand)
     for i, u in enumerate(scenario.units):
-        short = demand[u.row] - users_served(ready[:, i], u.component)
+        short = demand[u.row] - users_at(ready[:, i], u.component, utilisation)
         np.maximum(out[u.row], np.where(short > 1e-6 * np.maximum(demand[u.row], 1), short, 0.0), out=out[u.row])
     return out
+
+
+def summarise(scenario: Scenario, short: FloatArray) -> Shortfall:
+    hour_of_step = (scenario.trace.times_s - scenario.trace.start_s) // 3600
+    hours = sum(len(np.unique(hour_of_step[row > 0])) for row in short)
+    peak = float(short.max()) if short.size else 0.0
+    return Shortfall(float(short.sum() * scenario.trace.step_s / 60), int(hours), peak)
 
 
 def evaluate(
@@ -70,6 +106,7 @@ def evaluate(
     delay_steps: int,
     prices: Prices = DEFAULT_PRICES,
     focus_days: Sequence[date] = (),
+    slo_utilisation: float = SLO_UTILISATION,
 ) -> StrategyResult:
     """Metrics of one strategy's desired replicas [step, unit]."""
     step_h = scenario.trace.step_s / 3600
@@ -77,9 +114,10 @@ def evaluate(
     ready = ready_replicas(desired, desired[0], delay_steps)
     per_unit_h = desired.sum(axis=0) * step_h
     eur = np.array([prices.replica_hour_eur(u.component) for u in scenario.units])
+    slo = summarise(scenario, shortfall_users(scenario, ready, slo_utilisation))
+    saturation = summarise(scenario, shortfall_users(scenario, ready, 1.0))
     short = shortfall_users(scenario, ready)
-    hour_of_step = (scenario.trace.times_s - scenario.trace.start_s) // 3600
-    saturated = sum(len(np.unique(hour_of_step[row > 0])) for row in short)
+    headroom = summarise(scenario, short)
     day_index = scenario.slot_of_step
     per_slot = np.bincount(day_index, weights=short.sum(axis=0) * step_min, minlength=len(scenario.local_day))
     by_day: dict[date, float] = {}
@@ -90,12 +128,15 @@ def evaluate(
         strategy=name,
         replica_hours=float(per_unit_h.sum()),
         cost_eur=float((per_unit_h * eur).sum()),
-        underprovisioned_user_minutes=float(short.sum() * step_min),
+        underprovisioned_user_minutes=headroom.user_minutes,
         demand_user_minutes=float(scenario.trace.users.sum() * step_min),
-        saturated_hours=int(saturated),
+        saturated_hours=headroom.plaque_hours,
         worst_day=_day(scenario, short, worst[0], (0.0, 24.0)) if worst and worst[1] > 0 else None,
         scaling_actions=int((np.diff(desired, axis=0) != 0).sum()),
         mornings=tuple(_day(scenario, short, d, MORNING_H) for d in focus_days if d in by_day),
+        slo=slo,
+        saturation=saturation,
+        headroom=headroom,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from capacity.simulate.metrics import DayShortfall, StrategyResult
+from capacity.simulate.metrics import DayShortfall, Shortfall, StrategyResult
 from capacity.simulate.run import SweepPoint
 
 
@@ -19,12 +19,28 @@ def _day(d: DayShortfall | None) -> dict[str, Any] | None:
     }
 
 
+def _short(r: StrategyResult, s: Shortfall) -> dict[str, Any]:
+    return {
+        "user_minutes": round(s.user_minutes, 1),
+        "share": r.share(s.user_minutes),
+        "plaque_hours": s.plaque_hours,
+        "peak_users": round(s.peak_users, 1),
+    }
+
+
 def strategy_dict(r: StrategyResult) -> dict[str, Any]:
     return {
         "strategy": r.strategy,
         "replica_hours": round(r.replica_hours, 2),
         "cost_eur": round(r.cost_eur, 2),
         "underprovisioned_user_minutes": round(r.underprovisioned_user_minutes, 1),
+        "short_user_minutes_slo": round(r.slo.user_minutes, 1),
+        "short_user_minutes_saturation": round(r.saturation.user_minutes, 1),
+        "shortfall": {
+            "saturation": _short(r, r.saturation),
+            "slo": _short(r, r.slo),
+            "headroom_breaches": _short(r, r.headroom),
+        },
         "demand_user_minutes": round(r.demand_user_minutes, 1),
         "underprovisioned_share": r.underprovisioned_share,
         "saturated_hours": r.saturated_hours,
@@ -44,18 +60,29 @@ def report_dict(meta: dict[str, Any], results: Sequence[StrategyResult], sweep: 
 
 
 def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep: Sequence[SweepPoint]) -> str:
+    slo = meta.get("slo_utilisation", 0.9)
     lines = [
         f"Season replay {meta['from']} → {meta['to']}, demand: {meta['source']}, "
         f"start-up delay {meta['startup_s'] // 60} min, step {meta['step_s'] // 60} min",
-        f"{'strategy':<8} {'replica-h':>10} {'cost €':>10} {'×oracle':>7} {'short u·min':>12} "
-        f"{'share':>8} {'sat. h':>6} {'actions':>7}  worst day",
+        f"Users short (share of user-minutes) above saturation — what users feel —, above {slo:.0%} of it "
+        "(SLO) and above the operating point (headroom breaches); plaque-hours and peak users at saturation.",
+        f"{'strategy':<8} {'replica-h':>10} {'cost €':>9} {'×oracle':>7} {'saturat.':>9} {'slo':>8} "
+        f"{'headroom':>8} {'sat. p-h':>8} {'peak u.':>8} {'actions':>7}",
     ]
     for r in results:
-        worst = f"{r.worst_day.day} ({r.worst_day.underprovisioned_user_minutes:.3g})" if r.worst_day else "-"
         lines.append(
-            f"{r.strategy:<8} {r.replica_hours:>10.0f} {r.cost_eur:>10.0f} {_ratio(r):>7} "
-            f"{r.underprovisioned_user_minutes:>12.4g} {r.underprovisioned_share * 100:>7.3f}% "
-            f"{r.saturated_hours:>6d} {r.scaling_actions:>7d}  {worst}"
+            f"{r.strategy:<8} {r.replica_hours:>10.0f} {r.cost_eur:>9.0f} {_ratio(r):>7} "
+            f"{_pct(r, r.saturation):>9} {_pct(r, r.slo):>8} {_pct(r, r.headroom):>8} "
+            f"{r.saturation.plaque_hours:>8d} {r.saturation.peak_users:>8.4g} {r.scaling_actions:>7d}"
+        )
+    worst = [f"{r.strategy} {r.worst_day.day}" for r in results if r.worst_day]
+    if worst:
+        lines.append("worst day (headroom breaches): " + ", ".join(worst))
+    lines.extend(f"note: {n}" for n in meta.get("hpa_notes", ()))
+    refits = meta.get("refit")
+    if isinstance(refits, dict) and refits.get("refits"):
+        lines.append(
+            f"weekly refit: {refits['refits']} refits, {refits['accepted']} accepted, {refits['rejected']} rejected"
         )
     days = [m.day for m in results[0].mornings] if results else []
     if days:
@@ -67,12 +94,16 @@ def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep:
             lines.append(f"{r.strategy:<8} " + " ".join(cells))
     if sweep:
         lines.append("")
-        lines.append("Start-up delay sweep: under-provisioned share of demand, cost × oracle")
+        lines.append("Start-up delay sweep: share of user-minutes above saturation, cost × oracle")
         lines.append(f"{'strategy':<8} " + " ".join(f"{p.startup_s // 60:>10} min    " for p in sweep))
         for i, r in enumerate(results):
-            cells = [f"{p.results[i].underprovisioned_share * 100:>7.3f}% ×{_ratio(p.results[i]):>5}" for p in sweep]
+            cells = [f"{_pct(p.results[i], p.results[i].saturation):>8} ×{_ratio(p.results[i]):>5}" for p in sweep]
             lines.append(f"{r.strategy:<8} " + " ".join(f"{c:>17}" for c in cells))
     return "\n".join(lines)
+
+
+def _pct(r: StrategyResult, s: Shortfall) -> str:
+    return f"{r.share(s.user_minutes) * 100:.4f}%"
 
 
 def _ratio(r: StrategyResult) -> str:

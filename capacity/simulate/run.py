@@ -10,12 +10,11 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.policy.prices import Prices
-from capacity.policy.sizing import users_served
 from capacity.policy.topology import Component
 from capacity.simulate import hpa
 from capacity.simulate.cron import cron_floor
 from capacity.simulate.delay import delay_steps
-from capacity.simulate.metrics import DEFAULT_PRICES, StrategyResult, evaluate
+from capacity.simulate.metrics import DEFAULT_PRICES, SLO_UTILISATION, StrategyResult, evaluate, users_at
 from capacity.simulate.oracle import oracle
 from capacity.simulate.scenario import Scenario
 from capacity.simulate.static import static
@@ -35,34 +34,38 @@ class SweepPoint:
 
 
 def desired_replicas(scenario: Scenario, startup_s: int, settings: hpa.HpaSettings) -> dict[str, IntArray]:
-    """Desired replicas [step, unit] of every strategy. The three HPA-based ones run as one batch."""
+    """Desired replicas [step, unit] of every strategy. The three HPA-based ones run as one batch.
+
+    A season at 1-minute steps is ~450,000 steps × 20 units: the batch's inputs are written in place
+    (no per-strategy copies) and constant ones are broadcast views, to stay well under 2 GiB.
+    """
     steps = delay_steps(startup_s, scenario.trace.step_s)
     n = scenario.trace.n
     floor, ceiling = scenario.floors(), scenario.ceilings()
-    need = scenario.need()
     units = scenario.units
-    load = np.stack([scenario.demand()[:, i] / _users_per_pod(u.component) for i, u in enumerate(units)], axis=1)
-    cap = np.array([u.component.headroom / u.component.target_utilisation for u in units])
-    mins = {
-        "hpa": np.repeat(floor[None, :], n, axis=0),
-        "cron": cron_floor(scenario.cron_active, scenario.cron_scheduled, floor, ceiling),
-        "capctl": np.maximum(scenario.capctl_floor, floor[None, :]),
-    }
-    names = list(mins)
-    batch_min = np.concatenate([mins[k] for k in names], axis=1)
-    batch_max = np.repeat(np.tile(ceiling, len(names))[None, :], n, axis=0)
+    width = len(units)
+    names = ("hpa", "cron", "capctl")
+    batch_min = np.empty((n, len(names) * width), dtype=np.int64)
+    batch_min[:, :width] = floor[None, :]
+    batch_min[:, width : 2 * width] = cron_floor(scenario.cron_active, scenario.cron_scheduled, floor, ceiling)
+    np.maximum(scenario.capctl_floor, floor[None, :], out=batch_min[:, 2 * width :])
+    batch_max = np.broadcast_to(np.tile(ceiling, len(names))[None, :], batch_min.shape)
+    # The HPA as deployed: averageUtilization = the component's target (no forecast headroom), acting on
+    # metrics a minute old, a pod reporting at most its CPU limit.
+    users = scenario.trace.users
+    load = np.empty((n, len(names) * width))
+    for i, u in enumerate(units):
+        load[:, i] = users[u.row] / _users_per_pod(u.component)
+    load[:, :width] = hpa.lagged(load[:, :width], settings.metrics_lag_s // scenario.trace.step_s)
+    for k in range(1, len(names)):
+        load[:, k * width : (k + 1) * width] = load[:, :width]
+    cap = np.array([hpa.ratio_cap_for(u.component.target_utilisation, settings.limit_ratio) for u in units])
+    need = scenario.need()
     initial = np.clip(np.tile(need[0], len(names)), batch_min[0], batch_max[0])
     out = hpa.simulate(
-        np.tile(load, (1, len(names))),
-        batch_min,
-        batch_max,
-        np.tile(cap, len(names)),
-        initial,
-        steps,
-        scenario.trace.step_s,
-        settings,
+        load, batch_min, batch_max, np.tile(cap, len(names)), initial, steps, scenario.trace.step_s, settings
     )
-    width = len(units)
+    del load, batch_min
     result = {k: out[:, i * width : (i + 1) * width] for i, k in enumerate(names)}
     result["static"] = static(ceiling, n)
     result["oracle"] = oracle(need, steps, floor, ceiling)
@@ -70,8 +73,8 @@ def desired_replicas(scenario: Scenario, startup_s: int, settings: hpa.HpaSettin
 
 
 def _users_per_pod(component: Component) -> float:
-    """Users one pod serves at the HPA's target: the capacity model's operating point (headroom included)."""
-    return float(users_served(np.array([1]), component)[0])
+    """Users one pod serves at the HPA's target (the deployed averageUtilization = `target_utilisation`)."""
+    return float(users_at(np.array([1]), component, component.target_utilisation)[0])
 
 
 def simulate(
@@ -81,9 +84,12 @@ def simulate(
     prices: Prices = DEFAULT_PRICES,
     settings: hpa.HpaSettings = DEFAULT_HPA,
     focus_days: Sequence[date] = FOCUS_DAYS,
+    slo_utilisation: float = SLO_UTILISATION,
 ) -> tuple[StrategyResult, ...]:
     """Every strategy's metrics at one start-up delay, with cost ratios to the oracle."""
-    return replay(scenario, startup_s, prices=prices, settings=settings, focus_days=focus_days)[0]
+    return replay(
+        scenario, startup_s, prices=prices, settings=settings, focus_days=focus_days, slo_utilisation=slo_utilisation
+    )[0]
 
 
 def replay(
@@ -93,11 +99,12 @@ def replay(
     prices: Prices = DEFAULT_PRICES,
     settings: hpa.HpaSettings = DEFAULT_HPA,
     focus_days: Sequence[date] = FOCUS_DAYS,
+    slo_utilisation: float = SLO_UTILISATION,
 ) -> tuple[tuple[StrategyResult, ...], dict[str, IntArray]]:
     """Like `simulate`, also returning each strategy's desired replicas [step, unit] (for plots)."""
     steps = delay_steps(startup_s, scenario.trace.step_s)
     desired = desired_replicas(scenario, startup_s, settings)
-    results = [evaluate(k, desired[k], scenario, steps, prices, focus_days) for k in STRATEGIES]
+    results = [evaluate(k, desired[k], scenario, steps, prices, focus_days, slo_utilisation) for k in STRATEGIES]
     base = next(r.cost_eur for r in results if r.strategy == "oracle")
     ratios = tuple(replace(r, cost_ratio_to_oracle=r.cost_eur / base if base else None) for r in results)
     return ratios, desired
@@ -109,6 +116,7 @@ def sweep(
     *,
     prices: Prices = DEFAULT_PRICES,
     settings: hpa.HpaSettings = DEFAULT_HPA,
+    slo_utilisation: float = SLO_UTILISATION,
 ) -> tuple[SweepPoint, ...]:
     """The same replay at several start-up delays (those that are whole numbers of steps).
 
@@ -119,5 +127,6 @@ def sweep(
     for d in delays_s:
         sc = scenario(d) if callable(scenario) else scenario
         if d % sc.trace.step_s == 0:
-            out.append(SweepPoint(d, simulate(sc, d, prices=prices, settings=settings, focus_days=())))
+            results = simulate(sc, d, prices=prices, settings=settings, focus_days=(), slo_utilisation=slo_utilisation)
+            out.append(SweepPoint(d, results))
     return tuple(out)

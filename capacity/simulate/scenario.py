@@ -7,9 +7,9 @@ lead time + anticipation — depends on it, as it would in a deployment whose le
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,7 @@ from capacity.common.errors import InputError
 from capacity.common.timegrid import BASE_STEP_S
 from capacity.operator.reload import OperatorSettings
 from capacity.planning.demand import UsageRates
+from capacity.planning.kernel import Plan
 from capacity.planning.plans import plan_range
 from capacity.policy.bundle import Policies
 from capacity.policy.sizing import replicas_for_users
@@ -102,15 +103,27 @@ def build(
         raise InputError(f"simulation step must divide {BASE_STEP_S // 60} minutes, got {trace.step_s} s")
     plaques = list(trace.plaques)
     end = last + timedelta(days=1) if last < calendar.supported_range[1] else last
-    if callable(rates):
-        by_day = rates
-        days = [next(plan_range(d, d, BASE_STEP_S, policies, calendar, by_day(d), plaques)) for d in _dates(first, end)]
-        rates = by_day(first)  # the cron schedule is sized once, as people do
-    else:
-        days = list(plan_range(first, end, BASE_STEP_S, policies, calendar, rates, plaques))
     per_slot = BASE_STEP_S // trace.step_s
     n_slots = trace.n // per_slot
-    starts = [s for plan in days for s in plan.plaques[0].forecast.grid.starts]
+    starts: list[datetime] = []
+    units: list[Unit] = []
+    plan_parts: list[list[IntArray]] = []
+    # Plans are read once and dropped: a season of them does not fit in memory (tens of GB).
+    for plan in _plans(first, end, policies, calendar, rates, plaques):
+        starts.extend(plan.plaques[0].forecast.grid.starts)
+        if not units:
+            for row, pid in enumerate(plaques):
+                for cp in plan.plaques[row].components:
+                    floor = max(int(cp.floor[0]), cp.component.min_replicas)
+                    units.append(Unit(pid, row, cp.component, floor, int(cp.ceiling[0])))
+                    plan_parts.append([])
+        i = 0
+        for pp in plan.plaques:
+            for cp in pp.components:
+                plan_parts[i].append(np.asarray(cp.replicas, dtype=np.int64))
+                i += 1
+    if callable(rates):
+        rates = rates(first)  # the cron schedule is sized once, as people do
     local_day = tuple(s.date() for s in starts)[:n_slots]
     hour = np.array([s.hour + s.minute / 60 for s in starts])
     wday = np.array([s.weekday() for s in starts], dtype=np.int64)
@@ -118,22 +131,16 @@ def build(
     minute = (np.arange(trace.n) % per_slot) * trace.step_s / 3600
     local_hour = hour[slot_of_step] + minute
     weekday = wday[slot_of_step]
-
-    units: list[Unit] = []
-    plan_rows: list[IntArray] = []
-    for row, pid in enumerate(plaques):
-        for c, cp in enumerate(days[0].plaques[row].components):
-            floor = max(int(cp.floor[0]), cp.component.min_replicas)
-            units.append(Unit(pid, row, cp.component, floor, int(cp.ceiling[0])))
-            plan_rows.append(np.concatenate([d.plaques[row].components[c].replicas for d in days]))
+    plan_rows = [np.concatenate(parts) for parts in plan_parts]
+    del plan_parts
 
     times = tick_times(trace.start_s, n_slots, BASE_STEP_S)
     slot_users = trace.users[:, ::per_slot][:, :n_slots]
     floors = np.empty((n_slots, len(units)), dtype=np.int64)
-    for i, (u, plan) in enumerate(zip(units, plan_rows, strict=True)):
+    for i, (u, row_plan) in enumerate(zip(units, plan_rows, strict=True)):
         observed = replicas_for_users(slot_users[u.row], u.component)
         horizon = u.component.lead_time_s + settings.anticipation_s
-        floors[:, i] = operator_floor(times, plan, u.ceiling, horizon, BASE_STEP_S, observed, settings.decide)
+        floors[:, i] = operator_floor(times, row_plan, u.ceiling, horizon, BASE_STEP_S, observed, settings.decide)
         if on_progress is not None:
             on_progress(i + 1, len(units))
     reference = _cron_reference(cron_reference, policies, calendar, rates, plaques, units, schedule)
@@ -161,6 +168,23 @@ def with_lead_time(policies: Policies, lead_time_s: int) -> Policies:
 
 def _dates(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _plans(
+    first: date, last: date, policies: Policies, calendar: Calendar, rates: Rates | RatesByDay, plaques: list[str]
+) -> Iterator[Plan]:
+    """Day plans first..last; per-day rates are planned in runs of days sharing the same rates object
+    (a refitted model is in force for a week: one plan_range per week, not one per day)."""
+    if not callable(rates):
+        yield from plan_range(first, last, BASE_STEP_S, policies, calendar, rates, plaques)
+        return
+    days = _dates(first, last)
+    run_start = 0
+    for i in range(1, len(days) + 1):
+        if i == len(days) or rates(days[i]) is not rates(days[run_start]):
+            seg = rates(days[run_start])
+            yield from plan_range(days[run_start], days[i - 1], BASE_STEP_S, policies, calendar, seg, plaques)
+            run_start = i
 
 
 def _cron_reference(

@@ -9,5 +9,6 @@ IntArray = npt.NDArray[np.int64]
 
 
 def static(ceiling: IntArray, n: int) -> IntArray:
-    """Desired replicas [step, unit]: every unit at its ceiling."""
-    return np.repeat(np.asarray(ceiling, dtype=np.int64)[None, :], n, axis=0)
+    """Desired replicas [step, unit]: every unit at its ceiling (a read-only broadcast view: no memory)."""
+    row = np.asarray(ceiling, dtype=np.int64)[None, :]
+    return np.broadcast_to(row, (n, row.shape[1]))

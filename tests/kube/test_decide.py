@@ -70,10 +70,14 @@ def test_ceiling_is_a_hard_cap_even_when_blind() -> None:
     assert d.reasons[-1] == "ceiling:region-grand-est"
 
 
-def test_history_from_another_timeline_does_not_pin_the_value() -> None:
+def test_history_from_the_future_counts_as_now_for_one_window() -> None:
+    # a point from a later timeline (clock gone back, replay with --now) holds like a point made now...
     future = History(points=(((T0 + timedelta(days=400)).timestamp(), 30),))
     d = decide(planned(4), 8, future, now=T0, metrics_ok=True)
-    assert d.replicas == 6  # step from 8, not held at 30 by a point from a later replay
+    assert d.replicas == 8 and "stabilisation" in d.reasons
+    # ...and expires one window later, like any other
+    later = decide(planned(4), 8, d.history, now=T0 + timedelta(minutes=31), metrics_ok=True)
+    assert later.replicas == 6
 
 
 def test_effective_mode_never_fights_an_hpa() -> None:

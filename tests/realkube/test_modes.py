@@ -137,12 +137,12 @@ def test_direct_scales_workloads_without_hpa_and_floors_the_others(kube: Slice) 
         s.close()
 
 
-def test_the_state_configmap_is_written_once_per_tick_and_read_by_a_successor(kube: Slice) -> None:
+def test_the_state_configmap_holds_history_and_intent_and_is_read_by_a_successor(kube: Slice) -> None:
     rush = RENTREE.replace(hour=8, minute=0)
     first = kube.instance(mode=Mode.FLOOR, identity="capctl-a", state_name="capctl-stab")
     floors = {c.target.key: c.decision.replicas for c in first.tick(rush).components if c.decision}
     cm = kube.state("capctl-stab")
-    assert cm.data["format"] == "1" and set(cm.data) == {"format", *kube.namespaces}
+    assert cm.data["format"] == "1" and set(cm.data) == {"format", "intent", *kube.namespaces}
     assert cm.metadata.labels == {"app.kubernetes.io/managed-by": "capctl"}
     try:
         kube.state(CONFIGMAP_NAME)

@@ -6,7 +6,10 @@ applies whole or not at all, and never over a change it did not see:
   * 5xx, 429, timeout: back off (exponential, jittered) and resend the same conditional patch. If the
     lost attempt had in fact been applied, the resend gets a 409, the fresh read shows the value in
     place, and nothing more is written;
-  * anything else (403, 404, 422): give up for this tick, report.
+  * anything else (403, 404, 422): give up for this tick, report;
+  * the re-read shows an HPA that now scales another workload (recreated under the same name):
+    `skipped`, nothing written (the controller emits a Warning Event).
+Every write is logged before it is sent, so a process killed mid-write leaves a trace.
 After `give_up_after` components in a row failed on 5xx/timeouts, the rest of the tick writes nothing:
 an API server that is down is not hammered, and the next tick starts afresh.
 Before every write, `guard()` checks leadership: a leader that lost its lease raises out at once.
@@ -24,14 +27,14 @@ from typing import Any
 
 from capacity.operator.decide import Decision, Mode
 from capacity.operator.kube.api import MERGE_PATCH, Conflict, KubeClients, KubeError, Obj, Transient, call
-from capacity.operator.kube.observe import Observed, TargetRef, read_one
+from capacity.operator.kube.observe import Observed, TargetRef, WrongTarget, read_one
 
 log = logging.getLogger("capctl.actuator")
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one component: `applied`, `unchanged` or `failed` (with the error)."""
+    """What happened to one component: `applied`, `unchanged`, `skipped` or `failed` (with the error)."""
 
     status: str
     decision: Decision
@@ -114,6 +117,8 @@ class Actuator:
                 status = "applied" if sent else "unchanged"
                 return Outcome(status, decision, first, spec_change(mode, first, decision), attempt)
             self.guard()
+            fields = {"target": f"{target.namespace}/{target.hpa or target.name}", "spec": spec, "attempt": attempt}
+            log.info("writing", extra={"fields": {"plaque": target.plaque, "component": target.component, **fields}})
             try:
                 self._patch(target, mode, obs.resource_version, spec)
                 return Outcome("applied", decision, first, spec_change(mode, first, decision), attempt)
@@ -122,6 +127,8 @@ class Actuator:
                 log.info("conflict; re-reading", extra={"fields": {"target": f"{target.namespace}/{target.name}"}})
                 try:
                     obs = read_one(self.clients, target, timeout_s=self.timeout_s)
+                except WrongTarget as wrong:
+                    return Outcome("skipped", decision, first, {}, attempt, error=str(wrong))
                 except KubeError as read_exc:
                     error = read_exc
                     if not isinstance(read_exc, Transient):

@@ -5,6 +5,11 @@ the moment a change of the record was *observed*, never by comparing clocks betw
 the operator makes is preceded by `ensure()`: it renews when a renewal is due and raises
 `LeadershipLost` as soon as the lease is not ours or may have expired, so a leader that lost its lease
 stops writing at once. `release()` (on SIGTERM) hands the lease over without waiting for expiry.
+
+A record naming our identity that this process did not write (another process started with the same
+`--identity`, or our previous life) is treated like any other holder's: taken only once it expired.
+Without that, two processes with one identity would both renew and both write. `hold_off()` keeps a
+leader that gave the lease up (failing ticks) from taking it back before the standby could.
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ class LeaderElector:
         self._observed_at = 0.0
         self.reachable = False  # the last round got an answer from the API server
         self.last_error: str | None = None
+        self.holder: str | None = None  # the holder in the last record read ("" or None: free)
+        self._written = False  # this process has written the current record of the lease
+        self._not_before = float("-inf")
 
     # ----------------------------------------------------------------- state
 
@@ -79,6 +87,8 @@ class LeaderElector:
     def try_acquire_or_renew(self) -> bool:
         """One round of the election; True when this instance holds the lease afterwards."""
         started = self.clock()
+        if started < self._not_before:
+            return False
         try:
             held = self._round(started)
             self.reachable, self.last_error = True, None
@@ -99,23 +109,31 @@ class LeaderElector:
             return self._create(started)
         spec = lease.get("spec") or {}
         holder = spec.get("holderIdentity") or ""
+        self.holder = holder
         record = (holder, spec.get("renewTime"), spec.get("leaseDurationSeconds"), spec.get("leaseTransitions"))
         if record != self._observed:
             self._observed, self._observed_at = record, started
+            self._written = False
         duration = float(spec.get("leaseDurationSeconds") or self.s.duration_s)
-        if holder and holder != self.s.identity and started < self._observed_at + duration:
+        ours = holder == self.s.identity and self._written
+        if holder and not ours and started < self._observed_at + duration:
+            if holder == self.s.identity:
+                log.warning(
+                    "the lease names this identity but this process did not write it; waiting for it to expire",
+                    extra={"fields": {"identity": self.s.identity, "lease": self.s.name}},
+                )
             return False
         now = micro_time(self.wall())
         new_spec = dict(spec)
         new_spec.update(holderIdentity=self.s.identity, leaseDurationSeconds=int(self.s.duration_s), renewTime=now)
-        if holder != self.s.identity:
+        if not ours:
             new_spec["acquireTime"] = now
             new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + (1 if holder else 0)
         try:
             stored = self._replace(lease, new_spec)
         except Conflict:
             return False
-        return self._won(stored, started, acquired=holder != self.s.identity)
+        return self._won(stored, started, acquired=not ours)
 
     def _replace(self, lease: Obj, spec: Obj) -> Obj:
         """PUT the lease with `spec`, conditional on the resourceVersion it was read at (409 if it moved)."""
@@ -161,16 +179,27 @@ class LeaderElector:
             spec.get("leaseTransitions"),
         )
         self._observed_at = started
+        self._written = True
+        self.holder = self.s.identity
         if acquired or self._renewed_at is None:
             log.info("leadership acquired", extra={"fields": {"identity": self.s.identity, "lease": self.s.name}})
         self._renewed_at = started
         return True
+
+    @property
+    def holding_off(self) -> bool:
+        return self.clock() < self._not_before
+
+    def hold_off(self, seconds: float) -> None:
+        """Do not try for the lease during `seconds` (after giving it up, so that the standby gets it)."""
+        self._not_before = self.clock() + seconds
 
     def release(self) -> None:
         """Give the lease up now (SIGTERM): empty holder, 1 s duration, so a standby takes over at once."""
         if self._renewed_at is None:
             return
         self._renewed_at = None
+        self._written = False
         try:
             lease = call(self.api.read_namespaced_lease, self.s.name, self.s.namespace, timeout_s=self.s.timeout_s)
             spec = dict(lease.get("spec") or {})

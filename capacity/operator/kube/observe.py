@@ -22,6 +22,11 @@ PAGE = 2000  # objects per page of a cluster-wide list: a few MB of JSON, a nati
 log = logging.getLogger("capctl.observe")
 
 
+class WrongTarget(KubeError):
+    """The HPA of that name scales another workload than the topology says (recreated, renamed):
+    writing its floor would move someone else's workload. Skipped, with a Warning Event."""
+
+
 @dataclass(frozen=True)
 class TargetRef:
     """Where one component lives. `kind`/`name` is the workload; `hpa` its HPA, if any."""
@@ -181,7 +186,7 @@ def _check_hpa(t: TargetRef, obj: Obj) -> Observed | KubeError:
     """The HPA must scale the workload the topology names; otherwise acting on it would be wrong."""
     ref = (obj.get("spec") or {}).get("scaleTargetRef") or {}
     if ref.get("kind") != t.kind or ref.get("name") != t.name:
-        return KubeError(
+        return WrongTarget(
             f"HPA {t.namespace}/{t.hpa} scales {ref.get('kind')} {ref.get('name')}, but the topology says "
             f"{t.plaque}/{t.component} is {t.kind} {t.name}; fix topology.yaml or the HPA"
         )
@@ -189,11 +194,17 @@ def _check_hpa(t: TargetRef, obj: Obj) -> Observed | KubeError:
 
 
 def read_one(clients: KubeClients, t: TargetRef, *, timeout_s: tuple[float, float]) -> Observed:
-    """Fresh read of one target (after a 409): the HPA, or the workload's scale subresource."""
+    """Fresh read of one target (after a 409): the HPA, or the workload's scale subresource.
+
+    The HPA is checked again like `observe` does (raises WrongTarget): it may have been recreated
+    under the same name for another workload since the first read."""
     apis = clients.apis(t.context)
     if t.hpa:
         obj = call(apis.autoscaling.read_namespaced_horizontal_pod_autoscaler, t.hpa, t.namespace, timeout_s=timeout_s)
-        return hpa_observed(obj)
+        checked = _check_hpa(t, obj)
+        if isinstance(checked, KubeError):
+            raise checked
+        return checked
     read = apis.apps.read_namespaced_deployment_scale
     if t.kind != "Deployment":
         read = apis.apps.read_namespaced_stateful_set_scale

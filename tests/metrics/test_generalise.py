@@ -1,0 +1,147 @@
+"""Issue 11: pooling of rare effects, the recent class-day correction, honest bands (each class apart, wide
+for what the history never showed), duplicates that do not silently win, and the planner's rush on the band."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import pytest
+
+from capacity.calendar.types import STATE_INDEX, DayState
+from capacity.cli.backtest_cmd import backtest_dict, backtest_table
+from capacity.learning import pooling, recent, synth_independent
+from capacity.learning.backtest import BacktestOptions, run_backtest
+from capacity.learning.calibrate import LaggedPeaks
+from capacity.learning.fit import fit_rates
+from capacity.learning.pipeline import prepare
+from capacity.learning.synth import SynthOptions
+from capacity.planning.demand import default_rates, forecast_day
+from capacity.planning.kernel import rush_need, segment_infos
+
+D = STATE_INDEX[DayState.DISTANCIEL]
+
+
+@pytest.fixture(scope="module")
+def autumn(calendar, policies):
+    """Independent history, two plaques, September to mid-December 2020: never at a distance."""
+    plaques = [policies.topology.plaque(p) for p in ("occitanie", "seine-maritime")]
+    first, last = date(2020, 9, 1), date(2020, 12, 18)
+    syn = synth_independent.generate(calendar, plaques, first, last, SynthOptions(step_s=900, metrics=("sessions",)))
+    return plaques, syn, prepare(calendar, plaques, syn.history(), first, last)
+
+
+def test_a_surge_seen_once_is_pooled_halfway_to_its_parent_and_widens_the_band():
+    curve = np.full(288, 2.0)
+    pooled, extra = pooling.shrink_surge(curve, 1)
+    assert pooled == pytest.approx(np.sqrt(2.0))  # half the log, towards no surge
+    assert extra == pytest.approx(0.5 * np.log(2.0))
+    parent = np.full(288, 1.5)
+    pooled, _ = pooling.shrink_surge(curve, 9, parent)
+    assert 1.5 < pooled[0] < 2.0 and pooled[0] == pytest.approx(np.exp(np.log(1.5) + 0.9 * np.log(2 / 1.5)))
+
+
+def test_an_unseen_state_falls_back_to_its_parents_with_a_wide_band(autumn, calendar):
+    plaques, _, prepared = autumn
+    fit = fit_rates(prepared.frame, prepared.curves, default_rates())
+    assert all(fit.origin[(q, D, w)][0] == "prior" for q in range(3) for w in range(5))
+    assert fit.rates.extra_error is not None and fit.rates.extra_error[0, D] >= pooling.UNSEEN_STATE_ERROR
+    rates = replace(fit.rates, rates=fit.rates.rates * fit.factors["occitanie"][None, :, None, None])
+    p = plaques[0]
+    day = date(2021, 4, 8)  # distance learning, not flagged: an ordinary day of a state never seen
+    fc = forecast_day(rates, p, day, segment_infos(calendar, p, day), 300)
+    assert fc.high.max() >= 1.5 * fc.users.max() and fc.low.max() <= 0.5 * fc.users.max()
+    seen = date(2020, 12, 15)
+    ordinary = forecast_day(rates, p, seen, segment_infos(calendar, p, seen), 300)
+    assert ordinary.high.max() < 1.3 * ordinary.users.max()
+
+
+def test_recent_correction_follows_recent_class_days_and_is_pooled():
+    days = np.arange(100, dtype=np.int64)
+    actual = np.where(days >= 70, 1.2, 1.0)  # class days 20 % busier over the last month
+    peaks = LaggedPeaks(days, np.ones(100), actual, np.zeros(100, dtype=bool), np.zeros(100, dtype=np.int64))
+    errors = recent.log_errors(peaks, np.ones(6))
+    at = recent.correction_at(peaks, errors, 100)
+    n = recent.RECENT_DAYS
+    assert at == pytest.approx(np.log(1.2) * n / (n + recent.RECENT_SHRINK))
+    assert recent.correction_at(peaks, errors, 60) == 0.0  # before the drift: nothing to correct
+    rolling = recent.rolling_corrections(peaks, errors, 7)
+    assert rolling[50] == 0.0 and rolling[99] == pytest.approx(recent.correction_at(peaks, errors, 92))
+    factors = recent.apply(np.ones(6), at)
+    assert factors[STATE_INDEX[DayState.WEEKEND]] == 1.0 and factors[STATE_INDEX[DayState.PRESENTIEL]] > 1.1
+
+
+def test_duplicated_series_do_not_move_the_fit(calendar, policies):
+    """The independent history runs an HA pair of exporters for six weeks: merged by max (as the default
+    `max by` query does), the fitted levels stay where the single exporter puts them."""
+    pid = "auvergne-rhone-alpes"
+    plaques = [policies.topology.plaque(pid)]
+    first, last = date(2020, 11, 2), date(2021, 3, 19)
+    syn = synth_independent.generate(calendar, plaques, first, last, SynthOptions(step_s=900, metrics=("sessions",)))
+    assert np.isfinite(syn.duplicate[pid]).any()
+    single = replace(syn, duplicate={k: np.full_like(v, np.nan) for k, v in syn.duplicate.items()})
+    fits = [
+        fit_rates(p.frame, p.curves, default_rates())
+        for p in (prepare(calendar, plaques, s.history(), first, last) for s in (syn, single))
+    ]
+    np.testing.assert_allclose(fits[0].levels[pid], fits[1].levels[pid], rtol=0.03)
+    again = prepare(calendar, plaques, syn.history(), first, last)
+    np.testing.assert_array_equal(again.curves[pid], prepare(
+        calendar, plaques, syn.history(), first, last).curves[pid])  # fmt: skip
+
+
+def test_backtest_reports_coverage_per_class(autumn):
+    _, _, prepared = autumn
+    result = run_backtest(
+        prepared.frame, prepared.curves, default_rates(), date(2020, 10, 26), date(2020, 12, 18), BacktestOptions()
+    )
+    data = backtest_dict(result, "2020-10-26", "2020-12-18", [])
+    s = data["summary"]
+    for key in ("band_coverage", "band_coverage_ordinary", "band_coverage_event"):
+        assert s[key] is not None and 0 <= s[key] <= 1
+    assert all(d["forecast_low"] <= d["forecast_peak"] <= d["forecast_high"] for d in data["days"])
+    table = backtest_table(data)
+    rows = table.splitlines()[:6]  # title, two header lines, the plaques, all plaques, the band legend
+    assert max(len(line) for line in rows) <= 100
+    assert table.splitlines()[2].count("band") == 2  # one column per class
+
+
+def test_rush_is_sized_on_the_band_the_fit_widened(calendar, policies):
+    """A surge learnt from one event widens the band of such days, and the rush is sized on that band."""
+    p = policies.topology.plaque("grand-est")
+    base = default_rates()
+    extra = np.zeros((3, len(DayState)))
+    extra[2, D] = 0.4  # bascule into distance learning, seen on one date
+    wide = replace(base, extra_error=extra)
+    day = date(2021, 4, 6)
+    infos = segment_infos(calendar, p, day)
+    narrow_fc, wide_fc = (forecast_day(r, p, day, infos, 300) for r in (base, wide))
+    np.testing.assert_allclose(narrow_fc.users, wide_fc.users)
+    assert wide_fc.high.max() > narrow_fc.high.max() * 1.15
+    web = next(c for c in p.components if c.name == "web")
+    assert (
+        rush_need(wide_fc.users, wide_fc.high, web, 300).sum()
+        > rush_need(narrow_fc.users, narrow_fc.high, web, 300).sum()
+    )
+
+
+def test_model_file_keeps_the_new_fields_and_a_new_episode_widens_the_band(autumn, tmp_path):
+    from capacity.learning.history import History
+    from capacity.learning.model_file import load_model, save_model
+    from capacity.learning.pipeline import fit_model
+
+    plaques, _, prepared = autumn
+    model, _ = fit_model(prepared, History(0, 300, 1, {}), plaques, default_rates(), {})
+    assert model.plaques["occitanie"].recent_states == ("hybride",)  # lycées in half gauge since 2020-11-09
+    path = tmp_path / "m.json"
+    save_model(model, path)
+    back = load_model(path)
+    assert back.rates.extra_error is not None and back.rates.summer_surge is not None
+    np.testing.assert_allclose(back.rates.extra_error, model.rates.extra_error, atol=1e-6)
+    np.testing.assert_allclose(back.rates.summer_surge, model.rates.summer_surge, rtol=1e-4)
+    assert back.plaques["occitanie"].recent_states == ("hybride",)
+    mine = back.rates_for("occitanie").extra_error
+    assert mine is not None and mine[0, STATE_INDEX[DayState.PRESENTIEL]] >= pooling.NEW_STATE_ERROR
+    assert mine[0, STATE_INDEX[DayState.HYBRIDE]] == 0.0
+    assert back.rates.extra_error is not None and back.rates.extra_error[0, STATE_INDEX[DayState.PRESENTIEL]] == 0
