@@ -101,7 +101,8 @@ def test_the_operator_plans_what_capctl_plan_prints() -> None:
     source = ConfigSource(POLICIES, calendar_loader=cached_calendar)
     cfg, _ = source.poll()
     now = RENTREE.replace(hour=23, minute=40)  # the window crosses midnight: two days
-    days = PlanCache().days(cfg, [now.date(), now.date() + timedelta(days=1)])
+    days, held = PlanCache().days(cfg, [now.date(), now.date() + timedelta(days=1)])
+    assert held == {}
     plans = [plan_day(d, 300, cfg.policies, cfg.calendar, cfg.rates) for d in (now.date(), now.date() + timedelta(1))]
     for i, plaque in enumerate(cfg.policies.topology.plaques):
         reference = [PlaqueDay.of(p.plaques[i]) for p in plans]
