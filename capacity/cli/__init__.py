@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 
+from capacity.cli.help import Group, tidy
+from capacity.cli.ui import SETTINGS
 from capacity.common.errors import CapctlError, DataSourceError
 
 app = typer.Typer(
@@ -22,8 +26,48 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    add_completion=False,
+    add_completion=True,
+    cls=Group,
 )
+
+
+class Lang(StrEnum):
+    fr = "fr"
+    en = "en"
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("capctl")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"capctl {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_show_version, help="print the version and exit")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars (they only show on a terminal)")] = (
+        False
+    ),
+    lang: Annotated[
+        Lang | None, typer.Option("--lang", help="fr or en (default: French if LANG/LC_ALL is fr_*, else English)")
+    ] = None,
+) -> None:
+    """Calendar-aware capacity planning and autoscaling for ENT plaques."""
+    SETTINGS.quiet = quiet
+    SETTINGS.lang = lang.value if lang is not None else None
+
 
 # Command modules (each adds its commands to `app`).
 from capacity.cli import (  # noqa: E402,F401
@@ -33,6 +77,7 @@ from capacity.cli import (  # noqa: E402,F401
     forecast_cmd,
     plan_cmd,
     policy_cmd,
+    report_cmd,
     run_cmd,
     simulate_cmd,
     synth_cmd,
@@ -47,7 +92,8 @@ def main() -> None:
 def run(args: list[str]) -> int:
     """Run capctl with `args`; returns the exit code (the one place that maps failures to codes)."""
     try:
-        code = app(args=args, prog_name="capctl", standalone_mode=False)
+        command = tidy(typer.main.get_command(app))  # readable help: see help.py
+        code = command.main(args=args, prog_name="capctl", standalone_mode=False)
     except typer.Abort:
         _fail("aborted")
         return 1
@@ -74,14 +120,14 @@ def _is_click_error(exc: BaseException) -> bool:
 def _capctl_error(exc: Exception) -> int:
     """Exit 1 for run-time failures (a source down) and bugs, 2 for bad input; one line each."""
     if isinstance(exc, CapctlError):
-        _fail(str(exc))
+        _fail(str(exc), "capctl : erreur : " if exc.lang == "fr" else "capctl: error: ")  # one language per line
         return 1 if isinstance(exc, DataSourceError) else 2
     if os.environ.get("CAPCTL_DEBUG"):
         raise exc
-    _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with CAPCTL_DEBUG=1 for the traceback", "")
+    _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with CAPCTL_DEBUG=1 for the traceback", "capctl: ")
     return 1
 
 
-def _fail(message: str, prefix: str = "error: ") -> None:
+def _fail(message: str, prefix: str = "capctl: error: ") -> None:
     text = " ".join(str(message).split())  # one line, whatever the message holds
-    typer.echo(f"capctl: {prefix}{text}", err=True)
+    typer.echo(f"{prefix}{text}", err=True)

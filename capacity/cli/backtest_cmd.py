@@ -10,7 +10,8 @@ import typer
 from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar
-from capacity.cli.prom_opts import StepOpt, progress, prometheus_options
+from capacity.cli.prom_opts import StepOpt, prometheus_options
+from capacity.cli.ui import QuietOpt, lang, progress
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ def backtest(
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
     prometheus: PrometheusOptions | None = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Rolling-origin backtest: day D is forecast from data strictly older than D - horizon.
 
@@ -85,7 +87,7 @@ def backtest(
     supported_from = calendar.supported_range[0]
     fetch_first = max(supported_from, first - timedelta(days=options.horizon_days + parse_days(history)))
     source = prometheus.source()
-    with progress() as bar:
+    with progress(quiet) as bar:
         hist = fetch_history(
             source,
             prometheus.queries,
@@ -105,7 +107,7 @@ def backtest(
         from capacity.present.backtest_plot import plot_backtest
 
         plot_backtest(result.days, plot, f"capctl backtest {first} to {last}, horizon {options.horizon_days} d")
-    typer.echo(backtest_table(data) if output is Output.table else dump(data, output.value))
+    typer.echo(backtest_table(data, lang()) if output is Output.table else dump(data, output.value))
     if plot is not None:
         typer.echo(f"plot written to {plot}", err=True)
 
@@ -142,41 +144,90 @@ def backtest_dict(result: Backtest, first: str, last: str, notes: list[str]) -> 
     return {"summary": summary, "days": days}
 
 
-def _cell(stats: dict[str, Any]) -> str:
+_WORDS = {
+    "en": {
+        "title": "capctl backtest {first} to {last}  (horizon {h} d, refit every {r} d, {model})",
+        "groups": ("ordinary school days", "event days", "under"),
+        "heads": ("plaque", "days", "MAPE", "bias", "band", "share"),
+        "all": "all plaques",
+        "band": "band: share of days whose actual daily peak fell inside the forecast's 90 % band (aim: 0.84-0.96)",
+        "summary": "peak-hour error {err}, median peak-time shift {shift}, {scored} plaque-days scored "
+        "({missing} without enough data)",
+        "worst": "worst school days: ",
+        "sep": "; ",
+        "note": "note: ",
+    },
+    "fr": {
+        "title": "capctl backtest du {first} au {last}  (horizon {h} j, réapprentissage tous les {r} j, {model})",
+        "groups": ("jours de classe ordinaires", "jours d'événement", "sous"),
+        "heads": ("plaque", "jours", "MAPE", "biais", "bande", "part"),
+        "all": "toutes les plaques",
+        "band": "bande : part des jours où la pointe réelle tombe dans la bande à 90 % (visée : 0,84-0,96)",
+        "summary": "erreur à l'heure de pointe {err}, décalage médian de la pointe {shift}, {scored} jours-plaques "
+        "évalués ({missing} sans assez de données)",
+        "worst": "pires jours de classe : ",
+        "sep": " ; ",
+        "note": "note : ",
+    },
+}
+
+
+def _pct(value: float | None, lang: str = "en", signed: bool = False) -> str:
+    """4.2% (en) / 4,2 % (fr); '-' when there is no value."""
+    if value is None:
+        return "-"
+    text = f"{value:+.1f}" if signed else f"{value:.1f}"
+    return f"{text.replace('.', ',')} %" if lang == "fr" else f"{text}%"
+
+
+def _share(value: float | None, lang: str = "en") -> str:
+    if value is None:
+        return f"{'-':>5}"
+    text = f"{value:>5.2f}"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+def _cell(stats: dict[str, Any], lang: str = "en") -> str:
     if not stats["days"]:
         return f"{0:>5} {'-':>7} {'-':>7}"
-    return f"{stats['days']:>5} {stats['daily_peak_mape_pct']:>6.1f}% {stats['bias_pct']:>+6.1f}%"
+    return f"{stats['days']:>5} {_pct(stats['daily_peak_mape_pct'], lang):>7} {_pct(stats['bias_pct'], lang, True):>7}"
 
 
-def _share(value: float | None) -> str:
-    return f"{'-':>5}" if value is None else f"{value:>5.2f}"
+def _shift(hours: float | None, lang: str = "en") -> str:
+    from capacity.common.numbers import duration_h
+
+    return "-" if hours is None else duration_h(hours, lang)
 
 
-def backtest_table(data: dict[str, Any]) -> str:
+def backtest_table(data: dict[str, Any], lang: str = "en") -> str:
+    """The backtest in one language (`lang`: en or fr)."""
+    w = _WORDS[lang]
     s = data["summary"]
+    g, h = w["groups"], w["heads"]
     lines = [
-        f"capctl backtest {s['from']} to {s['to']}  (horizon {s['horizon_days']} d, refit every "
-        f"{s['refit_days']} d, {s['model']})",
-        f"{'':<24} {'ordinary school days':<27} {'event days':<27} {'under':>5}",
-        f"{'plaque':<24} {'days':>5} {'MAPE':>7} {'bias':>7} {'band':>5} {'days':>5} {'MAPE':>7} {'bias':>7} "
-        f"{'band':>5} {'share':>5}",
+        str(w["title"]).format(first=s["from"], last=s["to"], h=s["horizon_days"], r=s["refit_days"], model=s["model"]),
+        f"{'':<24} {g[0]:<27} {g[1]:<27} {g[2]:>5}",
+        f"{h[0]:<24} {h[1]:>5} {h[2]:>7} {h[3]:>7} {h[4]:>5} {h[1]:>5} {h[2]:>7} {h[3]:>7} {h[4]:>5} {h[5]:>5}",
     ]
-    rows = [*s["plaques"].items(), ("all plaques", s)]
+    rows = [*s["plaques"].items(), (w["all"], s)]
     for name, p in rows:
-        under = "-" if p["under_forecast_share"] is None else f"{p['under_forecast_share']:.2f}"
-        ordinary = f"{_cell(p['ordinary_school_days'])} {_share(p['band_coverage_ordinary'])}"
-        event = f"{_cell(p['event_days'])} {_share(p['band_coverage_event'])}"
+        under = _share(p["under_forecast_share"], lang).strip()
+        ordinary = f"{_cell(p['ordinary_school_days'], lang)} {_share(p['band_coverage_ordinary'], lang)}"
+        event = f"{_cell(p['event_days'], lang)} {_share(p['band_coverage_event'], lang)}"
         lines.append(f"{name:<24} {ordinary} {event} {under:>5}")
-    lines.append("band: share of days whose actual daily peak fell inside the forecast's 90 % band (aim: 0.84-0.96)")
+    lines.append(str(w["band"]))
     lines.append(
-        f"peak-hour error {s['peak_hour_mape_pct']}%, median peak-time shift {s['peak_time_shift_h_median']} h, "
-        f"{s['days_scored']} plaque-days scored ({s['days_without_data']} without enough data)"
+        str(w["summary"]).format(
+            err=_pct(s["peak_hour_mape_pct"], lang),
+            shift=_shift(s["peak_time_shift_h_median"], lang),
+            scored=s["days_scored"],
+            missing=s["days_without_data"],
+        )
     )
     scored = [d for d in data["days"] if d["error_pct"] is not None and (d["school_day"] or d["event_day"])]
     worst = sorted(scored, key=lambda d: -abs(d["error_pct"]))[:5]
     if worst:
-        lines.append(
-            "worst school days: " + "; ".join(f"{d['date']} {d['plaque']} {d['error_pct']:+.0f}%" for d in worst)
-        )
-    lines.extend(f"note: {n}" for n in s["notes"])
+        cells = [f"{d['date']} {d['plaque']} {_pct(d['error_pct'], lang, True)}" for d in worst]
+        lines.append(str(w["worst"]) + str(w["sep"]).join(cells))
+    lines.extend(f"{w['note']}{n}" for n in s["notes"])
     return "\n".join(lines)

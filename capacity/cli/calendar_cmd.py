@@ -8,6 +8,7 @@ import typer
 
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, Output, OutputOpt, load_calendar
+from capacity.cli.ui import lang
 
 
 @app.command()
@@ -45,4 +46,4 @@ def calendar(
         shown = [{"zone": q.zone, "academie": None, "departement": None} for q in queries]
     places = [(s, {lv: cal.day(day, q, lv) for lv in Level}) for s, q in zip(shown, queries, strict=True)]
     data = calendar_dict(day.isoformat(), places)
-    typer.echo(calendar_table(data) if output is Output.table else dump(data, output.value))
+    typer.echo(calendar_table(data, lang()) if output is Output.table else dump(data, output.value))

@@ -10,14 +10,15 @@ import typer
 from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, Output, OutputOpt, PoliciesOpt, load_calendar
-from capacity.cli.prom_opts import StepOpt, progress, prometheus_options
+from capacity.cli.prom_opts import StepOpt, prometheus_options
+from capacity.cli.ui import QuietOpt, progress
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
     from datetime import date
 
     from capacity.calendar import SchoolCalendar
-    from capacity.cli.prom_opts import Progress
+    from capacity.cli.ui import Progress
     from capacity.learning.history import History
     from capacity.learning.model_file import Model
     from capacity.learning.queries import QueryConfig
@@ -37,6 +38,7 @@ def fit(
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
     prometheus: PrometheusOptions | None = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Fit usage rates (shared by all plaques), plaque levels and component capacity; write the model."""
     from capacity.common.files import check_writable
@@ -57,7 +59,7 @@ def fit(
         check_supported(calendar, d)
     config = prometheus.queries
     source = prometheus.source()
-    with progress() as bar:
+    with progress(quiet) as bar:
         model, report = fit_from_source(source, config, calendar, plaques, first, last, step_s, bar)
         bar.update("writing", 0, 1)
         save_model(model, out)  # atomic: on any failure the previous model stays whole

@@ -9,7 +9,8 @@ import typer
 from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar
-from capacity.cli.prom_opts import progress, prometheus_options
+from capacity.cli.prom_opts import prometheus_options
+from capacity.cli.ui import QuietOpt, progress
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def forecast(
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
     prometheus: PrometheusOptions | None = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Forecast demand per slot from a model file, or learned on the spot from Prometheus.
 
@@ -62,7 +64,7 @@ def forecast(
         if last < first:
             raise InputError(f"no history before {day} to learn from: use --model, or a later --date")
         source = prometheus.source()
-        with progress() as bar:
+        with progress(quiet) as bar:
             fitted, _ = fit_from_source(
                 source, prometheus.queries, calendar, plaques, first, last, parse_step(query_step), bar, False
             )

@@ -9,6 +9,7 @@ import typer
 
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
+from capacity.cli.ui import lang
 
 
 @app.command()
@@ -47,7 +48,7 @@ def plan(
 
         plot_plan(result, plot)
     if output is Output.table:
-        typer.echo(plan_table(result))
+        typer.echo(plan_table(result, lang()))
     else:
         typer.echo(dump(plan_dict(result), output.value))
     if plot is not None:

@@ -9,26 +9,23 @@ diff:     how an edited mandate (or bundle) changes cost, capacity and shortfall
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from capacity.cli import app
+from capacity.cli import Lang, app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
+from capacity.cli.help import Group
+from capacity.cli.ui import policy_lang
 
 policy_app = typer.Typer(
     name="policy",
     help="Check and explain the collectivités' mandates (policies/mandats/*.yaml).",
     no_args_is_help=True,
+    cls=Group,
 )
 app.add_typer(policy_app, name="policy")
-
-
-class Lang(StrEnum):
-    fr = "fr"
-    en = "en"
 
 
 StepOpt = Annotated[str, typer.Option("--step", help="slot length: 1h (default), 30m, 15m or 5m")]
@@ -37,7 +34,7 @@ StepOpt = Annotated[str, typer.Option("--step", help="slot length: 1h (default),
 @policy_app.command()
 def validate(
     paths: Annotated[list[Path] | None, typer.Argument(help="policies folder, mandats folder or mandate files")] = None,
-    lang: Annotated[Lang, typer.Option("--lang", help="language of the messages: fr or en")] = Lang.fr,
+    lang: Annotated[Lang | None, typer.Option("--lang", help="language of the messages: fr (default) or en")] = None,
     output: OutputOpt = Output.table,
     policies: PoliciesOpt = None,
     today: Annotated[
@@ -61,19 +58,20 @@ def validate(
     from capacity.policy.mandates.problems import as_dict, render, summary
     from capacity.present.tables import dump
 
+    words = policy_lang(lang.value if lang else None)
     day = parse_day(today, "--today") if today else datetime.now(PARIS).date()
     bundle = read_paths(paths or [], policies or default_policies_dir(), today=day)
     problems = sorted(bundle.problems, key=lambda p: (p.path, p.line or 0, p.column or 0))
     if output is Output.table:
         for p in problems:
-            typer.echo(render(p, lang.value))
+            typer.echo(render(p, words))
             typer.echo("")
-        typer.echo(summary(problems, len(bundle.files), lang.value))
+        typer.echo(summary(problems, len(bundle.files), words))
     else:
         data = {
             "ok": bundle.ok,
             "files": list(bundle.files),
-            "problems": [as_dict(p, lang.value) for p in problems],
+            "problems": [as_dict(p, words) for p in problems],
         }
         typer.echo(dump(data, output.value))
     if not bundle.ok:

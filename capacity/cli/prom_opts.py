@@ -1,5 +1,5 @@
 """The Prometheus options, declared once for every command that reads Prometheus (fit, forecast,
-backtest, simulate, run), and the progress bar.
+backtest, simulate, run). The progress bar is in ui.py.
 
 `@prometheus_options()` adds the options to a command and hands it one `PrometheusOptions` (or None
 without --prometheus-url) as its `prometheus` argument: same names, same checks, same queries file
@@ -13,8 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -127,37 +126,3 @@ def build_options(
         max_mib=prometheus_max_mib,
         queries=load_queries(queries),
     )
-
-
-class Progress:
-    """Progress of named phases; silent when stderr is not a terminal (pipes, CI, tests)."""
-
-    def __init__(self, bar: Any | None) -> None:
-        self._bar = bar
-        self._tasks: dict[str, Any] = {}
-
-    def update(self, phase: str, done: int, total: int) -> None:
-        if self._bar is None:
-            return
-        if phase not in self._tasks:
-            self._tasks[phase] = self._bar.add_task(phase, total=total)
-        self._bar.update(self._tasks[phase], completed=done, total=total)
-
-    def callback(self, phase: str) -> Callable[[int, int], None]:
-        return lambda done, total: self.update(phase, done, total)
-
-
-@contextmanager
-def progress() -> Iterator[Progress]:
-    """A progress bar on stderr (typer's rich), only on a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-    from rich.progress import Progress as Bar
-
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield Progress(None)
-        return
-    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Bar(*columns, console=console, transient=True) as bar:
-        yield Progress(bar)

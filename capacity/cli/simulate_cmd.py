@@ -10,7 +10,8 @@ import typer
 from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
-from capacity.cli.prom_opts import progress, prometheus_options
+from capacity.cli.prom_opts import prometheus_options
+from capacity.cli.ui import QuietOpt, progress
 from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def simulate(
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
     prometheus: PrometheusOptions | None = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Replay demand through hpa, cron, static, capctl and oracle with the same capacity model and delay."""
     from capacity.common.timegrid import parse_date
@@ -98,7 +100,7 @@ def simulate(
         check_supported(calendar, d)
     prices = Prices(eur_per_vcpu_hour=eur_per_vcpu_h, eur_per_gib_hour=eur_per_gib_h)
     replayed = None
-    with progress() as bar:
+    with progress(quiet) as bar:
         trace: DemandTrace
         if synth:
             bar.update("demand", 0, 1)
@@ -160,6 +162,7 @@ def simulate(
         fits = [d for d in delays if d % step_s == 0]
 
         def rebuild(delay_s: int) -> Scenario:
+            bar.update("replay", 1 + fits.index(delay_s), 1 + len(delays))
             if delay_s == startup_s:
                 return scenario
             return build(trace, first, last, pol, calendar, plan_rates, startup_s=delay_s)
@@ -200,7 +203,7 @@ def simulate(
         from capacity.present.simulate_plot import plot_replay
 
         title = f"capctl simulate {first} to {last}, start-up {startup_s // 60} min"
-        plot_replay(plot, scenario, results, desired, startup_s // step_s, FOCUS_DAYS, title)
+        plot_replay(plot, scenario, results, desired, startup_s // step_s, title)
 
 
 def _lag_note(lag_s: int, step_s: int) -> str:

@@ -10,6 +10,7 @@ import typer
 from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt, load_calendar
+from capacity.cli.ui import QuietOpt, progress
 
 
 @app.command()
@@ -31,6 +32,7 @@ def synth(
     ] = "default",
     policies: PoliciesOpt = None,
     events: EventsOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write synthetic history (noise, gaps, counter resets, drift, an incident) for the shipped plaques.
 
@@ -57,9 +59,12 @@ def synth(
     calendar = load_calendar(events)
     for d in (first, last):
         check_supported(calendar, d)
-    history = generate(calendar, plaques, first, last, options)
-    series = list(history.series())
-    samples = write_openmetrics(series, out)  # atomic: all of it, or the previous file
+    with progress(quiet) as bar:
+        bar.update("generating", 0, 1)
+        history = generate(calendar, plaques, first, last, options)
+        bar.update("generating", 1, 1)
+        series = list(history.series())
+        samples = write_openmetrics(series, out, on_progress=bar.callback("writing"))  # atomic: all or nothing
     typer.echo(
         f"wrote {samples:,} samples in {len(series)} series to {out} "
         f"({', '.join(p.id for p in plaques)}; {first} to {last}, every {options.step_s // 60} min, "

@@ -5,9 +5,22 @@ The CLI turns any `CapctlError` into one line on stderr and exit code 2; nothing
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 
 class CapctlError(Exception):
     """Base of every error capctl reports to a person."""
+
+    lang = "en"  # the language the message is worded in ("fr" for the collectivités' mandate checks)
+
+
+E = TypeVar("E", bound=CapctlError)
+
+
+def french(error: E) -> E:
+    """Mark `error` as worded in French (for the collectivités), so the CLI prefixes it in French too."""
+    error.lang = "fr"
+    return error
 
 
 class InputError(CapctlError):

@@ -215,10 +215,29 @@ def _fail_at(event: yaml.Event, path: str, message: str, code: str) -> ConfigErr
 def read_text(path: Path, what: str = "file") -> str:
     """A UTF-8 text file through the bounded, regular-files-only reader (see capacity/common/files.py)."""
     raw = read_bounded(path, MAX_FILE_BYTES, what)
+    text, encoding = decode(raw)  # with or without a BOM, CRLF or LF
+    if encoding == LEGACY_ENCODING:
+        raise ConfigError(f"{what} is not UTF-8 text", path=str(path), code="not_utf8")
+    return text
+
+
+#: Encodings `decode` recognises, in the order tried: what editors on Windows and Linux save.
+LEGACY_ENCODING = "cp1252"
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """The text of a file as editors save it, with `\n` line ends, and the encoding it was in.
+
+    UTF-8 with or without a byte-order mark ("utf-8", "utf-8-sig"); otherwise Windows-1252 (a superset
+    of Latin-1 for letters, what older Windows editors write), so that "é" saved by Notepad still reads
+    as "é". CRLF and CR line ends become LF.
+    """
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
+        encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
     except UnicodeDecodeError:
-        raise ConfigError(f"{what} is not UTF-8 text", path=str(path), code="not_utf8") from None
+        text, encoding = raw.decode(LEGACY_ENCODING, errors="replace"), LEGACY_ENCODING
+    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
 
 
 def load_yaml_file(path: Path, what: str = "file") -> YamlDoc:
@@ -294,7 +313,13 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*key, i)) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
+            try:
+                return self._scalar(node)
+            except ConfigError as exc:
+                if not key or exc.code != "ambiguous_number":
+                    raise
+                field = ".".join(str(k) for k in key)  # name the setting or field, not only its position
+                raise self._fail(f"{field}: {_AMBIGUOUS_MESSAGE}", node, "ambiguous_number") from None
         raise self._fail("unsupported YAML node", node, "syntax")  # pragma: no cover
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:

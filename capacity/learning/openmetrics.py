@@ -9,7 +9,7 @@ written with fixed `decimals` (fast, for synthetic history) or, with `decimals=N
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -46,15 +46,24 @@ class SampleSeries:
         return self.name.removesuffix("_total") if self.kind == "counter" else self.name
 
 
-def write_openmetrics(series: Iterable[SampleSeries], path: Path) -> int:
-    """Write every series to `path` (atomically: all or the previous file); returns the number of samples."""
-    count = 0
+def write_openmetrics(
+    series: Iterable[SampleSeries], path: Path, on_progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Write every series to `path` (atomically: all or the previous file); returns the number of samples.
+
+    `on_progress(done, total)` is called as series are written.
+    """
+    members = list(series)
+    count = done = 0
 
     def write(out: BinaryIO) -> None:
-        nonlocal count
-        for text, samples in _chunks(series):
+        nonlocal count, done
+        for text, samples in _chunks(members):
             out.write(text.encode("utf-8"))
             count += samples
+            if samples and on_progress is not None:
+                done += 1
+                on_progress(done, len(members))
 
     write_atomic(path, write, "OpenMetrics file")
     return count

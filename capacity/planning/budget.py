@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.calendar.types import Calendar
-from capacity.common.errors import ConfigError, InputError
+from capacity.common.errors import ConfigError, InputError, french
 from capacity.planning.combine import budget_ceiling, hold
 from capacity.planning.demand import DayForecast, UsageRates, forecast_day
 from capacity.planning.kernel import (
@@ -100,7 +100,7 @@ class MonthPlan:
             if p.day == d:
                 return p
         if d in self.unfunded:
-            raise ConfigError(self.unfunded[d])
+            raise french(ConfigError(self.unfunded[d]))
         raise KeyError(d)
 
 

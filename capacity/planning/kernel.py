@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from capacity.calendar.types import Calendar, DayInfo, Place
 from capacity.common.arrays import forward_argmax
-from capacity.common.errors import ConfigError
+from capacity.common.errors import ConfigError, french
 from capacity.planning import reasons
 from capacity.planning.combine import (
     ComponentLimitsDay,
@@ -44,6 +44,7 @@ from capacity.planning.demand import DayForecast, UsageRates
 from capacity.planning.reasons import ReasonKind
 from capacity.planning.shortfall import Shortfall, funders_shortfall
 from capacity.policy.bundle import Funder, Policies
+from capacity.policy.mandates.problems import LEVELS_FR
 from capacity.policy.prices import Prices
 from capacity.policy.sizing import prewarm, prewarm_window_slots, replicas_for_users, users_served
 from capacity.policy.topology import Component, Plaque
@@ -173,10 +174,12 @@ def funders_on(policies: Policies, plaque: Plaque, day: date) -> tuple[Funder, .
     missing = [s for i, s in enumerate(plaque.segments) if i not in covered]
     if missing:
         seg = missing[0]
-        raise ConfigError(
-            f"le {day}, aucun mandat en vigueur ne finance {seg.level.value} du département {seg.departement} "
-            f"sur la plaque {plaque.id} ; prolongez ou ajoutez un mandat (validite)",
-            path=policies.root,
+        raise french(
+            ConfigError(
+                f"le {day}, aucun mandat en vigueur ne finance les {LEVELS_FR[seg.level.value]} du département "
+                f"{seg.departement} sur la plaque {plaque.id} ; prolongez ou ajoutez un mandat (validite)",
+                path=policies.root,
+            )
         )
     return funders
 

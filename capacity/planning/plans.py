@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, timedelta
 
 from capacity.calendar.types import Calendar, check_supported
-from capacity.common.errors import ConfigError
+from capacity.common.errors import ConfigError, french
 from capacity.planning.budget import month_budget_levels, plan_month
 from capacity.planning.demand import UsageRates, forecast_day
 from capacity.planning.kernel import Plan, PlaquePlan, funders_on, make_plan, plan_plaque, rates_for, segment_infos
@@ -83,7 +83,7 @@ def plan_range(
         planned = plan_month(month, step_s, policies, calendar, rates, plaque_ids)
         for d, reason in sorted(planned.unfunded.items()):
             if first_day <= d <= last_day:
-                raise ConfigError(reason)
+                raise french(ConfigError(reason))
         for plan in planned.days:
             if first_day <= plan.day <= last_day:
                 yield plan

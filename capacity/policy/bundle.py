@@ -16,7 +16,7 @@ from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 
-from capacity.common.errors import ConfigError, InputError
+from capacity.common.errors import ConfigError, InputError, french
 from capacity.common.files import read_bounded
 from capacity.common.yamlio import MAX_FILE_BYTES
 from capacity.policy.mandates import ComponentLimits, Funding, MaintenanceWindow, Mandate
@@ -85,8 +85,8 @@ class Policies:
         if not found:
             ids = sorted({m.id for m in self.mandates})
             when = f" en vigueur le {day}" if day else ""
-            raise InputError(
-                f"aucun mandat{when} pour la collectivité {mandate_id!r} ; collectivités : {', '.join(ids)}"
+            raise french(
+                InputError(f"aucun mandat{when} pour la collectivité {mandate_id!r} ; collectivités : {', '.join(ids)}")
             )
         return found[-1]
 
@@ -168,10 +168,14 @@ def read_bundle(root: Path, mandate_files: Sequence[Path] | None = None, today: 
             prices = load_prices(prices_path)
         except ConfigError as exc:
             problems.append(from_config_error(exc))
-    paths = {p.name: p for p in mandate_paths(root)}
-    for p in mandate_files or []:
-        paths[p.name] = p
-    reads: list[MandateFile] = [read_mandate(p) for p in sorted(paths.values(), key=lambda p: p.name)]
+    installed = {p.name: read_mandate(p) for p in mandate_paths(root)}
+    drafts = {p.name: read_mandate(p) for p in mandate_files or []}
+    for draft in drafts.values():
+        for name in [n for n, r in installed.items() if _replaces(draft, r)]:
+            del installed[name]
+    chosen = {**installed, **drafts}
+    paths = {name: Path(r.path) for name, r in chosen.items()}
+    reads: list[MandateFile] = [chosen[name] for name in sorted(chosen)]
     for r in reads:
         problems.extend(r.problems)
     if topology is not None:
@@ -194,6 +198,21 @@ def read_bundle(root: Path, mandate_files: Sequence[Path] | None = None, today: 
             files=hashes,
         )
     return Bundle(policies=policies, problems=tuple(problems), files=tuple(str(p) for p in files))
+
+
+def _replaces(draft: MandateFile, installed: MandateFile) -> bool:
+    """A draft stands for the installed mandate of the same collectivité whose period it overlaps.
+
+    How a contact checks an edited copy (`capctl policy validate mon-brouillon.yaml`, `policy diff
+    policies/ mon-brouillon.yaml`) whatever its file name; a draft for a new period (a renewal) is
+    checked next to the installed one instead.
+    """
+    new, old = draft.checked, installed.checked
+    if Path(draft.path).name == Path(installed.path).name:
+        return True
+    if new is None or old is None or new[0].id != old[0].id:
+        return False
+    return new[0].validity.overlaps(old[0].validity)
 
 
 def read_paths(paths: Sequence[Path], default_root: Path, today: date | None = None) -> Bundle:

@@ -125,6 +125,9 @@ def load_topology(path: Path) -> Topology:
     """Load and validate `topology.yaml`; every error names the file, the line and the field."""
     doc = load_yaml_file(path)
     root = _mapping(doc, (), doc.data)
+    _only(doc, (), root, ("version", "defaults", "plaques"))
+    if isinstance(root.get("defaults"), dict):
+        _only(doc, ("defaults",), root["defaults"], ("components",))
     if root.get("version") != 1:
         raise doc.error(("version",), "expected `version: 1`")
     defaults = _mapping(doc, ("defaults", "components"), root.get("defaults", {}).get("components", {}))
@@ -141,9 +144,25 @@ def _mapping(doc: YamlDoc, key: tuple[str, ...], value: Any) -> dict[str, Any]:
     return value
 
 
+#: What a plaque of topology.yaml may say (anything else is a typo that would silently be ignored).
+PLAQUE_FIELDS = ("name", "zone", "namespace", "population", "components", "academies", "funders", "kube_context")
+
+
+def _only(doc: YamlDoc, key: tuple[str, ...], raw: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    """Refuse a key this file does not know, naming the closest known one."""
+    import difflib
+
+    for name in raw:
+        if name not in allowed:
+            close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise doc.error((*key, str(name)), f"unknown key `{name}`{hint} (expected one of: {', '.join(allowed)})")
+
+
 def _plaque(doc: YamlDoc, pid: str, raw: Any, defaults: dict[str, Any]) -> Plaque:
     key = ("plaques", pid)
     raw = _mapping(doc, key, raw)
+    _only(doc, key, raw, PLAQUE_FIELDS)
     for required in ("name", "zone", "namespace", "population"):
         if required not in raw:
             raise doc.error(key, f"missing field `{required}`")

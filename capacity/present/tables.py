@@ -14,9 +14,12 @@ from typing import Any
 import yaml
 
 from capacity.calendar.types import DayInfo, Level
+from capacity.common.numbers import count
 from capacity.planning.demand import DayForecast
 from capacity.planning.kernel import ComponentPlan, Plan, PlaquePlan
+from capacity.planning.reasons import Reason
 from capacity.planning.report import plan_shortfalls
+from capacity.policy.mandates.words import PROFILES_FR
 from capacity.policy.topology import Plaque
 
 OUTPUTS = ("table", "json", "yaml")
@@ -122,7 +125,7 @@ def _costs(pp: PlaquePlan) -> dict[str, float]:
 
 
 def _fmt_int(value: float) -> str:
-    return f"{round(value):,}".replace(",", " ")
+    return count(value, "fr")  # a space between thousands (25 769) reads well in both languages
 
 
 def _state_cell(pp: PlaquePlan) -> str:
@@ -134,11 +137,44 @@ def _state_cell(pp: PlaquePlan) -> str:
     return " ".join(parts)
 
 
-def plan_table(plan: Plan) -> str:
-    """Compact per-plaque summary that fits 100 columns."""
-    head = f"{'plaque':<24} {'z':<1} {'day states':<32} {'peak users':>16} {'replicas':>8} {'h@ceil':>6}"
+_PLAN_WORDS = {
+    "en": {
+        "title": "capctl plan {day}  (step {step} min, rates: {rates})",
+        "heads": ("plaque", "z", "day states", "peak users", "replicas", "h@ceil"),
+        "legend": (
+            "* rentrée  ! bascule (first day of a new state)  replicas: peak sum over components",
+            "h@ceil: hours some component sits at its mandate ceiling",
+        ),
+        "short": "Short of capacity (users kept out at the peak; cause; admission quotas applied):",
+        "closures": "closures only",
+        "none": "none",
+        "at": "at",
+        "quotas": "quotas",
+    },
+    "fr": {
+        "title": "capctl plan {day}  (pas de {step} min, taux : {rates})",
+        "heads": ("plaque", "z", "états du jour", "pointe (util.)", "réplicas", "h@plaf"),
+        "legend": (
+            "* rentrée  ! bascule (premier jour d'un nouvel état)  réplicas : somme des pointes des composants",
+            "h@plaf : heures où un composant est au plafond de son mandat",
+        ),
+        "short": "Capacité insuffisante (utilisateurs tenus à l'écart à la pointe ; cause ; quotas appliqués) :",
+        "closures": "fermetures seulement",
+        "none": "aucun",
+        "at": "à",
+        "quotas": "quotas",
+    },
+}
+_QUOTAS_FR = {"fermeture": "plages de fermeture", "part_max": "part maximale"}
+
+
+def plan_table(plan: Plan, lang: str = "en") -> str:
+    """Compact per-plaque summary that fits 100 columns, in one language (`lang`: en or fr)."""
+    w = _PLAN_WORDS[lang]
+    plaque_h, zone_h, states_h, peak_h, replicas_h, ceil_h = w["heads"]
+    head = f"{plaque_h:<24} {zone_h:<1} {states_h:<32} {peak_h:>16} {replicas_h:>8} {ceil_h:>6}"
     lines = [
-        f"capctl plan {plan.day.isoformat()}  (step {plan.step_s // 60} min, rates: {plan.rates_source})",
+        str(w["title"]).format(day=plan.day.isoformat(), step=plan.step_s // 60, rates=plan.rates_source),
         head,
         "-" * len(head),
     ]
@@ -154,23 +190,31 @@ def plan_table(plan: Plan) -> str:
             f"{_fmt_int(float(users[peak])):>10} {at:>5} {replicas:>8} {at_ceiling:>6.1f}"
         )
     lines.append("")
-    lines.append("* rentrée  ! bascule (first day of a new state)  replicas: peak sum over components")
-    lines.append("h@ceil: hours some component sits at its mandate ceiling")
-    lines.extend(shortfall_lines(plan_shortfalls(plan)))
+    lines.extend(w["legend"])
+    lines.extend(shortfall_lines(plan_shortfalls(plan), lang))
     return "\n".join(lines)
 
 
-def shortfall_lines(items: Sequence[dict[str, Any]]) -> list[str]:
+def shortfall_lines(items: Sequence[dict[str, Any]], lang: str = "en") -> list[str]:
     """Who falls short that day: users kept out at the peak, the clamp that caused it, the quotas applied."""
     if not items:
         return []
-    out = ["", "Short of capacity (users kept out at the peak; cause; admission quotas applied):"]
+    w = _PLAN_WORDS[lang]
+    out = ["", str(w["short"])]
     for s in items:
-        causes = ", ".join(sorted({f"{c['reason']} ({c['component']})" for c in s["causes"]})) or "closures only"
-        quotas = ", ".join(sorted({f"{q['profile']} {q['kind']}" for q in s["quotas"]})) or "none"
+        if lang == "fr":
+            causes = sorted({f"{Reason.parse(c['reason']).message('fr')} ({c['component']})" for c in s["causes"]})
+            quotas = sorted({f"{PROFILES_FR[q['profile']]} : {_QUOTAS_FR[q['kind']]}" for q in s["quotas"]})
+        else:
+            causes = sorted({f"{c['reason']} ({c['component']})" for c in s["causes"]})
+            quotas = sorted({f"{q['profile']} {q['kind']}" for q in s["quotas"]})
+        sep = " ; " if lang == "fr" else "; "
         text = (
-            f"{s['plaque']} / {s['collectivite']}: {_fmt_int(s['peak_kept_out'])} at {s['at'][11:16]}; "
-            f"{causes}; quotas: {quotas}"
+            f"{s['plaque']} / {s['collectivite']}: {_fmt_int(s['peak_kept_out'])} {w['at']} {s['at'][11:16]}{sep}"
+            f"{', '.join(causes) or w['closures']}{sep}{w['quotas']} : {', '.join(quotas) or w['none']}"
+            if lang == "fr"
+            else f"{s['plaque']} / {s['collectivite']}: {_fmt_int(s['peak_kept_out'])} {w['at']} {s['at'][11:16]}; "
+            f"{', '.join(causes) or w['closures']}; {w['quotas']}: {', '.join(quotas) or w['none']}"
         )
         out.extend(textwrap.wrap(text, width=100, initial_indent="  ", subsequent_indent="      "))
     return out
@@ -186,15 +230,23 @@ def calendar_dict(day: str, places: Sequence[tuple[dict[str, str | None], dict[L
     }
 
 
-def calendar_table(data: dict[str, Any]) -> str:
-    lines = [f"{'place':<28} {'level':<8} {'state':<11} {'rentrée':<7} because"]
+_CALENDAR_HEADS = {
+    "en": ("place", "level", "state", "rentrée", "yes", "because"),
+    "fr": ("lieu", "niveau", "état", "rentrée", "oui", "pourquoi"),
+}
+
+
+def calendar_table(data: dict[str, Any], lang: str = "en") -> str:
+    """One line per place and level; headers and words in one language (`lang`)."""
+    place_h, level_h, state_h, rentree_h, yes, why_h = _CALENDAR_HEADS[lang]
+    lines = [f"{place_h:<28} {level_h:<8} {state_h:<11} {rentree_h:<7} {why_h}"]
     for place in data["places"]:
         label = place["departement"] or place["academie"] or f"zone {place['zone']}"
         if place["departement"] or place["academie"]:
             label = f"{label} (zone {place['zone']})"
         for level, info in place["levels"].items():
             lines.append(
-                f"{label:<28} {level:<8} {info['state']:<11} {'oui' if info['rentree'] else '':<7} "
+                f"{label:<28} {level:<8} {info['state']:<11} {yes if info['rentree'] else '':<7} "
                 f"{'; '.join(info['because'])}"
             )
             label = ""

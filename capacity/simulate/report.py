@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from capacity.common.numbers import count, percent
 from capacity.simulate.metrics import DayShortfall, Shortfall, StrategyResult
 from capacity.simulate.run import SweepPoint
 
@@ -73,7 +74,7 @@ def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep:
         lines.append(
             f"{r.strategy:<8} {r.replica_hours:>10.0f} {r.cost_eur:>9.0f} {_ratio(r):>7} "
             f"{_pct(r, r.saturation):>9} {_pct(r, r.slo):>8} {_pct(r, r.headroom):>8} "
-            f"{r.saturation.plaque_hours:>8d} {r.saturation.peak_users:>8.4g} {r.scaling_actions:>7d}"
+            f"{r.saturation.plaque_hours:>8d} {count(r.saturation.peak_users):>8} {r.scaling_actions:>7d}"
         )
     worst = [f"{r.strategy} {r.worst_day.day}" for r in results if r.worst_day]
     if worst:
@@ -103,7 +104,7 @@ def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep:
 
 
 def _pct(r: StrategyResult, s: Shortfall) -> str:
-    return f"{r.share(s.user_minutes) * 100:.4f}%"
+    return percent(r.share(s.user_minutes))  # 6.1%, 0.04%: for people
 
 
 def _ratio(r: StrategyResult) -> str:

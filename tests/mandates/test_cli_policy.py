@@ -92,7 +92,7 @@ def test_explain_says_in_french_what_the_mandate_did_that_day():
     assert "collèges à distance" in out
     assert "Pénurie : jusqu'à" in out and "utilisateurs tenus à l'écart à 08:00" in out
     assert "Quota : parents non admis pendant les plages de fermeture" in out
-    assert "Cause : budget de departement-76" in out
+    assert "Cause : budget du mandat departement-76" in out
     assert "Budget d'avril 2021 : 1 200,00 €" in out
     assert "Jours où le budget réduit la capacité : 6, 26 avril 2021." in out
     assert max(len(line) for line in out.splitlines()) <= 200

@@ -44,11 +44,12 @@ def test_tags_merges_and_duplicate_keys_are_refused():
         assert problems[0].line is not None
 
 
-def test_a_file_not_in_utf8_says_so(tmp_path: Path):
+def test_a_file_not_in_utf8_is_read_and_says_how_to_fix_it(tmp_path: Path):
     f = tmp_path / "latin1.yaml"
-    f.write_bytes("nom: Département\n".encode("latin-1"))
-    (p,) = read_mandate(f).problems
-    assert p.code == "yaml_not_utf8"
+    f.write_bytes("collectivite:\n  nom: Département de la Moselle\n".encode("latin-1"))
+    first, *rest = read_mandate(f).problems
+    assert first.code == "yaml_legacy_encoding" and not first.is_error
+    assert not any(p.code.endswith("utf8") for p in rest)  # read as text, "é" included
 
 
 def test_every_plan_records_the_hash_of_each_policy_file(bundle_copy: Path, calendar, rates):

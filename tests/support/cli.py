@@ -28,7 +28,7 @@ def assert_one_line_error(res: subprocess.CompletedProcess[str], *needles: str, 
     assert res.returncode == code, (res.returncode, res.stdout, res.stderr)
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, res.stderr
-    assert lines[0].startswith("capctl: error: "), lines[0]
+    assert lines[0].startswith(("capctl: error: ", "capctl : erreur : ")), lines[0]
     assert "Traceback" not in res.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]

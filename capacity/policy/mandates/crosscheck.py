@@ -17,7 +17,7 @@ import numpy as np
 from capacity.common.yamlio import PathKey, YamlDoc, load_yaml_file
 from capacity.policy.mandates.loader import MandateFile
 from capacity.policy.mandates.model import Mandate, Validity
-from capacity.policy.mandates.problems import Problem, hints, suggest
+from capacity.policy.mandates.problems import LEVELS_FR, Problem, hints, suggest
 from capacity.policy.mandates.schema import dotted
 from capacity.policy.prices import Prices
 from capacity.policy.sizing import floor_replicas, users_served
@@ -30,15 +30,18 @@ MONTH_DAYS, MONTH_CLASS_DAYS = 31, 23
 def cross_check(
     topology: Topology, prices: Prices | None, reads: Sequence[MandateFile], topo_path: Path
 ) -> list[Problem]:
+    """Every problem between files; a broken file is checked through its valid part (loader.MandateFile)."""
     out: list[Problem] = []
     plaques = {p.id: p for p in topology.plaques}
-    parsed = [(r.mandate, r.doc) for r in reads if r.mandate is not None and r.doc is not None]
+    parsed = [r.checked for r in reads if r.checked is not None]
     for m, doc in parsed:
         out.extend(_against_topology(m, doc, plaques, prices))
     out.extend(_against_each_other(parsed, plaques))
     out.extend(_ceilings_below_minimum(parsed, plaques))
-    out.extend(_coverage(topology, [m for m, _ in parsed], topo_path))
-    return out
+    if not any(r.funding_unknown for r in reads):
+        # a broken funding would show as a part of a plaque without funder: its own error says enough
+        out.extend(_coverage(topology, [m for m, _ in parsed], topo_path))
+    return [p for p in out if not any(r.hides(p) for r in reads)]
 
 
 def _at(doc: YamlDoc, key: PathKey, code: str, **kw: Any) -> Problem:
@@ -77,7 +80,9 @@ def _against_topology(m: Mandate, doc: YamlDoc, plaques: dict[str, Plaque], pric
             )
         if not any(funding.covers(s.level, s.departement) for s in plaque.segments):
             parts = ", ".join(sorted({f"{s.level.value} {s.departement}" for s in plaque.segments}))
-            out.append(_at(doc, key, "funds_nothing", params={"plaque": plaque.id, "parts": parts}))
+            parts_fr = ", ".join(sorted({f"{LEVELS_FR[s.level.value]} du {s.departement}" for s in plaque.segments}))
+            params = {"plaque": plaque.id, "parts": parts, "parts_fr": parts_fr}
+            out.append(_at(doc, key, "funds_nothing", params=params))
         out.extend(_components(m, doc, key, plaque))
     out.extend(_exceptions(m, doc, plaques))
     out.extend(_budget(m, doc, plaques, prices))

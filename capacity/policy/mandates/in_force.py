@@ -30,7 +30,7 @@ def in_force_problems(
 ) -> list[Problem]:
     """Warnings: expired and not-yet-valid mandates, segments without a mandate in [today, today + horizon]."""
     out: list[Problem] = []
-    parsed = [(r.mandate, r.doc) for r in reads if r.mandate is not None and r.doc is not None]
+    parsed = [r.checked for r in reads if r.checked is not None]  # a broken file: through its valid part
     for m, doc in parsed:
         v = m.validity
         if v.end is not None and v.start > v.end:
@@ -44,7 +44,8 @@ def in_force_problems(
     window = Validity(today, last)
     mandates = [m for m, _ in parsed]
     topo_doc: YamlDoc | None = None
-    for plaque in topology.plaques:
+    plaques = () if any(r.funding_unknown for r in reads) else topology.plaques  # a broken funding says enough
+    for plaque in plaques:
         for seg in plaque.segments:
             covering = sorted(
                 (
@@ -80,7 +81,7 @@ def in_force_problems(
                     severity="warning",
                 )
             )
-    return out
+    return [p for p in out if not any(r.hides(p) for r in reads)]
 
 
 def _at(doc: YamlDoc, key: PathKey, code: str, **kw: object) -> Problem:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -19,7 +19,7 @@ from capacity.calendar.types import Level
 from capacity.common.errors import ConfigError
 from capacity.common.files import read_bounded
 from capacity.common.timegrid import PARIS
-from capacity.common.yamlio import MAX_FILE_BYTES, PathKey, YamlDoc, load_yaml_text
+from capacity.common.yamlio import LEGACY_ENCODING, MAX_FILE_BYTES, PathKey, YamlDoc, decode, load_yaml_text
 from capacity.policy.mandates.model import (
     DEFAULT_CLASS_HOURS,
     ComponentLimits,
@@ -34,6 +34,7 @@ from capacity.policy.mandates.model import (
     Validity,
 )
 from capacity.policy.mandates.problems import Problem, from_config_error, suggest, to_error
+from capacity.policy.mandates.salvage import Salvage, salvage
 from capacity.policy.mandates.schema import SCHEMA_HEADER, dotted, normalise, schema, schema_problems
 
 #: A file with no top-level key of a mandate (nor a near miss) is not a mandate: reported as such, its
@@ -43,12 +44,45 @@ MANDATE_KEYS = frozenset({"collectivite", "finance", "validite"})
 
 @dataclass(frozen=True)
 class MandateFile:
-    """One file read: its mandate (None when its structure is broken), its problems and its YAML."""
+    """One file read: its mandate (None when its structure is broken), its problems and its YAML.
+
+    A broken file still carries `partial`: the mandate read from the part of it the schema accepts
+    (salvage.py), so that the cross-file checks speak about its other fields in the same run.
+    """
 
     path: str
     mandate: Mandate | None
     problems: tuple[Problem, ...]
     doc: YamlDoc | None
+    partial: Salvaged | None = None
+
+    @property
+    def checked(self) -> tuple[Mandate, YamlDoc] | None:
+        """The mandate and document to check against the others: the whole file, or its valid part."""
+        if self.mandate is not None and self.doc is not None:
+            return self.mandate, self.doc
+        if self.partial is not None:
+            return self.partial.mandate, self.partial.salvage.doc
+        return None
+
+    @property
+    def funding_unknown(self) -> bool:
+        """True when some of the file's fundings or dates could not be read: coverage checks would lie."""
+        if self.mandate is not None:
+            return False
+        if self.partial is None:
+            return True
+        return any(k[:1] in (("finance",), ("validite",)) for k in self.partial.salvage.pruned)
+
+    def hides(self, problem: Problem) -> bool:
+        """True when `problem` (from a check of the valid part) may only echo a structure error."""
+        return self.partial is not None and problem.path == self.path and self.partial.salvage.hides(problem.field)
+
+
+@dataclass(frozen=True)
+class Salvaged:
+    mandate: Mandate
+    salvage: Salvage
 
 
 def read_mandate(path: Path) -> MandateFile:
@@ -58,11 +92,12 @@ def read_mandate(path: Path) -> MandateFile:
         raw = read_bounded(path, MAX_FILE_BYTES)
     except ConfigError as exc:
         return MandateFile(shown, None, (from_config_error(exc),), None)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return MandateFile(shown, None, (Problem("yaml_not_utf8", shown),), None)
-    return read_mandate_text(text, shown, hashlib.sha256(raw).hexdigest())
+    text, encoding = decode(raw)
+    read = read_mandate_text(text, shown, hashlib.sha256(raw).hexdigest())
+    if encoding == LEGACY_ENCODING:  # readable, but the next editor may not guess: say how to fix it
+        legacy = Problem("yaml_legacy_encoding", shown, line=1, column=1, severity="warning")
+        return replace(read, problems=(legacy, *read.problems))
+    return read
 
 
 def read_mandate_text(text: str, path: str, sha256: str | None = None) -> MandateFile:
@@ -95,7 +130,12 @@ def read_mandate_text(text: str, path: str, sha256: str | None = None) -> Mandat
         )
     structural = schema_problems(doc)
     if structural:
-        return MandateFile(path, None, tuple(problems + structural), doc)
+        kept = salvage(doc)
+        if kept is None:
+            return MandateFile(path, None, tuple(problems + structural), doc)
+        partial = _parse(kept.doc, kept.doc.data, sha256)
+        more = [p for p in _meaning(kept.doc, partial) if not kept.hides(p.field)]
+        return MandateFile(path, None, tuple(problems + structural + more), doc, Salvaged(partial, kept))
     mandate = _parse(doc, normalise(doc.data), sha256)
     problems.extend(_meaning(doc, mandate))
     return MandateFile(path, mandate, tuple(problems), doc)

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from capacity.common.errors import ConfigError
+from capacity.common.errors import ConfigError, french
 
 LANGS = ("fr", "en")
 
@@ -170,7 +170,8 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
     },
     "segment_claimed_twice": {
         "fr": (
-            "{level} du département {departement} (plaque {plaque}) déjà financé par {other} ({other_path})",
+            "les {level_fr} du département {departement} (plaque {plaque}) sont déjà financés par {other} "
+            "({other_path})",
             "un seul financeur par niveau et département sur une même période",
         ),
         "en": (
@@ -181,7 +182,7 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
     "funds_nothing": {
         "fr": (
             "ce financement ne couvre aucune partie de la plaque {plaque}",
-            "des niveaux et départements de {plaque} : {parts}",
+            "des niveaux et départements de la plaque {plaque} : {parts_fr}",
         ),
         "en": ("this funding covers no part of plaque {plaque}", "levels and départements of {plaque}: {parts}"),
     },
@@ -235,7 +236,7 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
     },
     "unfunded_segment": {
         "fr": (
-            "plaque {plaque} : {level} du département {departement} sans mandat {when_fr}",
+            "plaque {plaque} : les {level_fr} du département {departement} n'ont pas de mandat {when_fr}",
             "un mandat qui finance cette partie de la plaque",
         ),
         "en": (
@@ -294,6 +295,18 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
     "yaml_too_large": {
         "fr": ("fichier trop gros (plus de {limit} octets)", "un mandat de quelques kilo-octets"),
         "en": ("file too large (more than {limit} bytes)", "a mandate of a few kilobytes"),
+    },
+    "yaml_legacy_encoding": {
+        "fr": (
+            "fichier enregistré en Windows-1252 (Latin-1) : lu tel quel ; enregistrez-le en UTF-8 (VS Code : "
+            "cliquez sur l'encodage en bas à droite, « Enregistrer avec l'encodage », UTF-8)",
+            "un fichier texte UTF-8",
+        ),
+        "en": (
+            "file saved as Windows-1252 (Latin-1): read as such; save it as UTF-8 (VS Code: click the encoding "
+            "in the status bar, 'Save with Encoding', UTF-8)",
+            "a UTF-8 text file",
+        ),
     },
     "yaml_too_deep": {
         "fr": ("imbrication trop profonde (plus de {depth} niveaux)", "un mandat de quelques niveaux d'indentation"),
@@ -425,15 +438,27 @@ def show_value(value: Any, *, bare_dates: bool = False) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+#: School levels as a French sentence names them (plural, accents): "les lycées du département 09".
+LEVELS_FR = {"ecole": "écoles", "college": "collèges", "lycee": "lycées"}
+
+
+def _params(problem: Problem) -> dict[str, Any]:
+    """The message parameters, with the French words derived from the codes (level → level_fr)."""
+    params = dict(problem.params)
+    if "level" in params:
+        params.setdefault("level_fr", LEVELS_FR.get(str(params["level"]), params["level"]))
+    return params
+
+
 def headline(problem: Problem, lang: str = "fr") -> str:
     """The one-line message of a problem (without position)."""
     template, _ = MESSAGES[problem.code][lang]
-    return template.format(**problem.params)
+    return template.format(**_params(problem))
 
 
 def expected(problem: Problem, lang: str = "fr") -> str | None:
     _, template = MESSAGES[problem.code][lang]
-    return None if template is None else template.format(**problem.params)
+    return None if template is None else template.format(**_params(problem))
 
 
 def where(problem: Problem) -> str:
@@ -494,13 +519,24 @@ def as_dict(problem: Problem, lang: str = "fr") -> dict[str, Any]:
 
 
 def to_error(problems: Sequence[Problem]) -> ConfigError:
-    """The first error as a ConfigError (French, one line), mentioning how many more there are."""
+    """The first error as a ConfigError in one line, mentioning how many more there are.
+
+    French for the mandates (their authors read French); the operator's own files (topology, prices:
+    code "config") keep their English words, and the whole line follows them.
+    """
     errors = [p for p in problems if p.is_error]
     first = errors[0]
-    message = one_line(first)
+    lang = "en" if first.code == "config" else "fr"
+    message = one_line(first, lang)
     if len(errors) > 1:
-        message += f" ; et {len(errors) - 1} autre(s) problème(s) : lancez `capctl policy validate`"
-    return ConfigError(message, path=first.path, line=first.line, column=first.column, code=first.code)
+        more = len(errors) - 1
+        message += (
+            f" ; et {more} autre(s) problème(s) : lancez `capctl policy validate`"
+            if lang == "fr"
+            else f"; and {more} more problem(s): run `capctl policy validate --lang en`"
+        )
+    error = ConfigError(message, path=first.path, line=first.line, column=first.column, code=first.code)
+    return french(error) if lang == "fr" else error
 
 
 # PyYAML's most common complaints, in French (prefix match); others are shown as PyYAML words them.
@@ -523,9 +559,9 @@ _YAML_FR = (
 
 
 def _yaml_fr(problem: str) -> str:
-    for prefix, french in _YAML_FR:
+    for prefix, words in _YAML_FR:
         if problem.startswith(prefix):
-            return french
+            return words
     return problem
 
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from capacity.policy.mandates.problems import LEVELS_FR
+
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = (
     "janvier",
@@ -26,7 +28,6 @@ MONTHS = (
     "décembre",
 )
 PROFILES_FR = {"eleves": "élèves", "enseignants": "enseignants", "parents": "parents"}
-LEVELS_FR = {"ecole": "écoles", "college": "collèges", "lycee": "lycées"}
 STATES_FR = {
     "presentiel": "en classe",
     "hybride": "en demi-jauge",
@@ -92,7 +93,8 @@ def shortfall_lines(s: Mapping[str, Any], indent: str = "  ") -> list[str]:
     for c in s["causes"]:
         kind = KINDS_FR[c["kind"]]
         lines.append(
-            f"{indent}  Cause : {kind} de {s['collectivite']} sur le composant {c['component']} ({hours(c['hours'])})."
+            f"{indent}  Cause : {kind} du mandat {s['collectivite']} sur le composant {c['component']} "
+            f"({hours(c['hours'])})."
         )
     closure_only = s["hours_short"] - sum(c["hours"] for c in s["causes"])
     if closure_only > 1e-9:
@@ -163,7 +165,7 @@ def budget_lines(b: Mapping[str, Any] | None) -> list[str]:
     if b["binding"]:
         lines.append(
             f"  Sans limite budgétaire le mois coûterait {euros(b['forecast_eur'])} : les plafonds sont ramenés à "
-            f"{number(100 * b['level'])} % pour tout le mois (motif budget:…)."
+            f"{number(100 * b['level'])} % pour tout le mois."
         )
         if b["cut_days"]:
             lines.append(f"  Jours où le budget réduit la capacité : {short_days(b['cut_days'])} {month}.")
