@@ -1,23 +1,37 @@
-"""Operator speed and memory: one tick over 50 plaques × 6 components against the fake API server.
+"""Operator speed and memory at national scale: ticks over 50 and 1,000 plaques × 6 components.
 
-    PYTHONPATH=. /work/venv/bin/python bench/bench_operator.py
+    PYTHONPATH=. .venv/bin/python bench/bench_operator.py [--plaques 50,1000] [--api fake] [--code DIR]
 
-The fake API server runs in a child process, so the CPU measured (`time.process_time` of this process
-around `Controller.tick`) is the operator's alone: planning, deciding, the real `kubernetes` client
-building and parsing every request. Targets: a tick under 1 s of CPU; `capctl run` (a separate process,
-several ticks) under 200 MiB resident memory at its peak (VmHWM).
+Topologies come from tests/support/national.py (real académies and départements, a région and a
+département mandate per plaque, monthly budgets of which a third bind). Each case runs in its own
+process, so its peak resident memory (VmHWM) is its own: the operator loads the configuration, then
+ticks — first (plans today, writes every floor), steady (one minute later: nothing to plan), rush
+(two hours later: the floors rise). Per tick: CPU (`time.process_time`), wall, API requests counted in
+the client (writes = not GET). Then `capctl run --once` over 50 plaques, whose peak RSS `os.wait4` gives.
+
+The API server is pluggable: an `ApiServer` takes the policies folder and a work folder, seeds a server
+with every workload and HPA the topology names, and yields a kubeconfig for it (what `capctl run
+--kubeconfig` and `KubeClients` take). `fake` is tests/support/fake_kube in a child process (its CPU is not
+the operator's); `envtest` is a real etcd + kube-apiserver (tests/support/envtest.py, KUBEBUILDER_ASSETS).
+`--code DIR` runs the cases with DIR's `capacity` package (e.g. /work/main, for the "before" numbers).
+
+Targets: steady tick at 1,000 plaques ≤ 5 s wall; peak RSS ≤ 256 MiB at 50 plaques (the chart's memory
+limit) and ≤ 1 GiB at 1,000; `capctl run --once` at 50 plaques ≤ 256 MiB.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import multiprocessing as mp
 import os
-import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,63 +39,22 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from capacity.common.timegrid import PARIS  # noqa: E402
-from capacity.operator.controller import Controller  # noqa: E402
-from capacity.operator.decide import Mode  # noqa: E402
-from capacity.operator.kube.api import KubeClients, KubeSettings  # noqa: E402
-from capacity.operator.kube.lease import LeaderElector, LeaseSettings  # noqa: E402
-from capacity.operator.kube.state import StateStore  # noqa: E402
-from capacity.operator.ops_metrics import OpsMetrics  # noqa: E402
-from capacity.operator.reload import ConfigSource  # noqa: E402
-from capacity.policy.bundle import load_policies  # noqa: E402
+if str(REPO) not in sys.path:  # children get PYTHONPATH=[--code DIR:]REPO; keep DIR first
+    sys.path.insert(0, str(REPO))
 
 HOME = "capctl-system"
-COPIES = 10  # 5 shipped plaques × 10 = 50
-EXTRA = {
-    "files": {"kind": "Deployment", "name": "fichiers", "hpa": "fichiers", "requests_per_user_s": 0.008},
-    "search": {"kind": "StatefulSet", "name": "recherche", "hpa": "recherche", "requests_per_user_s": 0.004},
-}
-NOW = datetime(2021, 4, 26, 6, 30, tzinfo=PARIS)
-CPU_BUDGET_S, RSS_BUDGET_MIB = 1.0, 200.0
+NOW = datetime.fromisoformat("2021-04-26T06:30:00+02:00")
+MIB = 1024 * 1024
+STEADY_WALL_S = 5.0  # steady tick at 1,000 plaques
+RSS_MIB = {50: 256.0, 1000: 1024.0}
+
+#: (policies folder, work folder) → context manager yielding the kubeconfig of a seeded API server.
+ApiServer = Callable[[Path, Path], AbstractContextManager[Path]]
 
 
-class _NoAliases(yaml.SafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:  # policy files refuse aliases: write values out
-        return True
-
-
-def write_policies(root: Path) -> None:
-    """50 plaques (the shipped five, ten times each) with 6 components, one mandate per plaque."""
-    shipped = yaml.safe_load((REPO / "policies" / "topology.yaml").read_text())
-    defaults = shipped["defaults"]["components"]
-    for name, extra in EXTRA.items():
-        defaults[name] = {**defaults["web"], **extra}
-    plaques: dict[str, Any] = {}
-    (root / "mandats").mkdir(parents=True)
-    for pid, body in shipped["plaques"].items():
-        for k in range(COPIES):
-            new = f"{pid}-{k}"
-            funder = f"financeur-{new}"
-            plaques[new] = {**body, "namespace": f"ent-{new}", "funders": [funder]}
-            mandate = {
-                "collectivite": {"id": funder, "type": "region", "code": f"{10 + k}", "nom": f"Financeur {new}"},
-                "finance": [
-                    {
-                        "plaque": new,
-                        "niveaux": sorted(body["population"]),
-                        "composants": {c: {"plancher": 2, "plafond": 80} for c in defaults},
-                    }
-                ],
-            }
-            (root / "mandats" / f"{funder}.yaml").write_text(yaml.safe_dump(mandate, sort_keys=False))
-    topology = {"version": 1, "defaults": {"components": defaults}, "plaques": plaques}
-    (root / "topology.yaml").write_text(yaml.dump(topology, Dumper=_NoAliases, sort_keys=False, allow_unicode=True))
-
-
-def serve_fake(policies: Path, conn: Any) -> None:
-    """Child process: a seeded fake API server until told to stop; reports its request count."""
+def _serve_fake(policies: Path, conn: Any) -> None:
+    """Child process: a fake API server seeded with the topology's workloads, until told to stop."""
+    from capacity.policy.bundle import load_policies
     from tests.support.fake_kube import FakeKube
 
     with FakeKube() as fake:
@@ -96,17 +69,84 @@ def serve_fake(policies: Path, conn: Any) -> None:
                 if t.hpa:
                     fake.add_hpa(t.namespace, t.hpa, t.kind, t.name, 2, 10, current_replicas=2)
         conn.send(fake.kubeconfig_dict())
-        while True:
-            msg = conn.recv()
-            if msg == "stop":
-                return
-            log = fake.requests
-            conn.send((len(log), sum(r.method != "GET" for r in log)))
-            fake.clear_log()
+        conn.recv()  # "stop"
 
 
-def measure_ticks(policies: Path, kubeconfig: Path, conn: Any) -> list[tuple[str, float, float, int, int]]:
-    clients = KubeClients(KubeSettings(kubeconfig=kubeconfig, user_agent="capctl/bench"))
+@contextmanager
+def fake_api_server(policies: Path, work: Path) -> Iterator[Path]:
+    parent, child = mp.Pipe()
+    proc = mp.get_context("spawn").Process(target=_serve_fake, args=(policies, child), daemon=True)
+    proc.start()
+    kubeconfig = work / f"kubeconfig-{proc.pid}"
+    kubeconfig.write_text(yaml.safe_dump(parent.recv()))
+    try:
+        yield kubeconfig
+    finally:
+        parent.send("stop")
+        proc.join(timeout=30)
+
+
+@contextmanager
+def envtest_api_server(policies: Path, work: Path) -> Iterator[Path]:
+    """A real etcd + kube-apiserver (tests/support/envtest.py; needs KUBEBUILDER_ASSETS or scripts/test's
+    .tools/envtest), seeded through the real API as tests/realkube seeds it; admin kubeconfig."""
+    from capacity.policy.bundle import load_policies
+    from tests.realkube.conftest import Slice, seed
+    from tests.support.envtest import start_control_plane
+
+    cp = start_control_plane(work / f"envtest-{policies.name}")
+    try:
+        namespaces = {p.id: p.namespace for p in load_policies(policies).topology.plaques}
+        piece = Slice(cp=cp, tmp=work, home=HOME, policies=policies, namespaces=namespaces, admin=cp.admin_client())
+        seed(piece)
+        piece.close()
+        yield cp.write_kubeconfig(work / f"kubeconfig-envtest-{policies.name}")
+    finally:
+        cp.stop()
+
+
+API_SERVERS: dict[str, ApiServer] = {"fake": fake_api_server, "envtest": envtest_api_server}
+
+
+# ---------------------------------------------------------------- one case, in its own process
+
+
+def _count_requests() -> dict[str, int]:
+    """Count the client's HTTP requests by method (whatever the server)."""
+    from kubernetes.client import rest
+
+    counts: dict[str, int] = {}
+    original = rest.RESTClientObject.request
+
+    def counted(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        counts[method] = counts.get(method, 0) + 1
+        return original(self, method, *args, **kwargs)
+
+    rest.RESTClientObject.request = counted  # type: ignore[method-assign]
+    return counts
+
+
+def _vm(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_case(policies: Path, kubeconfig: Path, cluster_wide: bool = True) -> dict[str, Any]:
+    from capacity.operator.controller import Controller
+    from capacity.operator.decide import Mode
+    from capacity.operator.kube.api import KubeClients, KubeSettings
+    from capacity.operator.kube.lease import LeaderElector, LeaseSettings
+    from capacity.operator.kube.state import StateStore
+    from capacity.operator.ops_metrics import OpsMetrics
+    from capacity.operator.reload import ConfigSource
+
+    counts = _count_requests()
+    # at national scale the site grants cluster-wide list rights (capctl run --cluster-wide-lists)
+    known = "cluster_wide_lists" in Controller.__dataclass_fields__
+    wide = {"cluster_wide_lists": cluster_wide} if known else {}
+    clients = KubeClients(KubeSettings(kubeconfig=kubeconfig, user_agent="capctl/bench", timeout_s=(10.0, 120.0)))
     elector = LeaderElector(clients.api(), LeaseSettings(name="capctl", namespace=HOME, identity="bench"))
     controller = Controller(
         config=ConfigSource(policies),
@@ -115,95 +155,141 @@ def measure_ticks(policies: Path, kubeconfig: Path, conn: Any) -> list[tuple[str
         state=StateStore(clients.api(), HOME),
         metrics=OpsMetrics(),
         mode=Mode.DIRECT,
+        timeout_s=(10.0, 120.0),
+        **wide,
     )
     rows = []
     cpu, wall = time.process_time(), time.perf_counter()
     controller.config.poll()  # `capctl run` loads its configuration before the first tick
-    rows.append(("start-up: load config (not a tick)", time.process_time() - cpu, time.perf_counter() - wall, 0, 0))
+    rows.append({"tick": "start-up: load config", "cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall})
     for label, now in (
-        ("first tick: plan 2 days + 300 writes", NOW),
+        ("first: plan + write floors", NOW),
         ("steady: nothing to change", NOW + timedelta(minutes=1)),
-        ("warm plan, rush floors change", NOW + timedelta(hours=2)),
+        ("rush: floors rise", NOW + timedelta(hours=2)),
     ):
-        conn.send("count")
-        conn.recv()
+        counts.clear()
         cpu, wall = time.process_time(), time.perf_counter()
         report = controller.tick(now)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        assert report.leader and len(report.components) == 300, report.aborted
-        conn.send("count")
-        requests, writes = conn.recv()
-        rows.append((label, cpu, wall, requests, writes))
+        failed = sum(c.status == "failed" for c in report.components)
+        requests = sum(counts.values())
+        rows.append(
+            {
+                "tick": label,
+                "cpu": cpu,
+                "wall": wall,
+                "requests": requests,
+                "writes": requests - counts.get("GET", 0),
+                "components": len(report.components),
+                "failed": failed,
+                "aborted": report.aborted,
+            }
+        )
     clients.close()
-    return rows
+    return {"rows": rows, "peak_rss_mib": _vm("VmHWM"), "rss_mib": _vm("VmRSS")}
 
 
-def measure_rss(policies: Path, kubeconfig: Path, ticks: int = 5) -> tuple[float, float, float]:
-    """Peak and final resident memory (MiB) of `capctl run` over `ticks` ticks, and its start-up wall time."""
-    import socket
+# ---------------------------------------------------------------- driver
 
+
+def _child_env(code: Path | None) -> dict[str, str]:
+    path = f"{code}{os.pathsep}{REPO}" if code else str(REPO)
+    return {**os.environ, "PYTHONPATH": path, "POD_NAME": "capctl-bench", "POD_NAMESPACE": HOME}
+
+
+def case(policies: Path, kubeconfig: Path, code: Path | None, cluster_wide: bool) -> dict[str, Any]:
+    script = (
+        "import json, sys; from pathlib import Path; import runpy; "
+        f"b = runpy.run_path({str(Path(__file__))!r}); "
+        "print(json.dumps(b['run_case'](Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == 'wide')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(policies), str(kubeconfig), "wide" if cluster_wide else "namespaced"],
+        env=_child_env(code),
+        cwd=policies.parent,  # not this checkout: `python -c` puts the working directory first on sys.path
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"case failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_once(policies: Path, kubeconfig: Path, code: Path | None) -> dict[str, Any]:
+    """`capctl run --once` in a child process: wall time, exit code and peak RSS (os.wait4's ru_maxrss)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "POD_NAME": "capctl-bench", "POD_NAMESPACE": HOME}
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from capacity.cli import main; main()", "run", "--policies", str(policies),
-         "--mode", "direct", "--tick", "1", "--now", NOW.isoformat(), "--kubeconfig", str(kubeconfig),
-         "--metrics-address", "127.0.0.1", "--metrics-port", str(port), "--lease-name", "capctl-rss"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-c", "from capacity.cli import main; main()", "run", "--once", "--policies", str(policies),
+         "--mode", "direct", "--now", NOW.isoformat(), "--kubeconfig", str(kubeconfig),
+         "--metrics-address", "127.0.0.1", "--metrics-port", str(port), "--lease-name", "capctl-once"],
+        env=_child_env(code), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=policies.parent,
     )  # fmt: skip
-    first = None
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            done = _ticks(port)
-            if done >= 1 and first is None:
-                first = time.perf_counter() - started
-            if done >= ticks:
-                break
-            time.sleep(0.2)
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    fields = {line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith("Vm")}
-    return int(fields["VmHWM"]) / 1024, int(fields["VmRSS"]) / 1024, first or float("nan")
-
-
-def _ticks(port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
-            text = resp.read().decode()
-    except OSError:
-        return 0
-    return int(sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("capctl_ticks_total")))
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall": time.perf_counter() - started, "exit": proc.returncode, "peak_rss_mib": usage.ru_maxrss / 1024}
 
 
 def main() -> None:
+    from tests.support.national import write_national
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--plaques", default="50,1000", help="comma-separated plaque counts")
+    ap.add_argument("--api", default="fake", choices=sorted(API_SERVERS))
+    ap.add_argument("--code", type=Path, help="run the operator from this checkout's `capacity` (before/after)")
+    ap.add_argument("--per-namespace", action="store_true", help="one LIST per namespace (no --cluster-wide-lists)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = ap.parse_args()
+    server = API_SERVERS[args.api]
+    lists = "per namespace" if args.per_namespace else "cluster-wide"
+    results: dict[str, Any] = {"cases": {}, "cpus": os.cpu_count(), "api": args.api, "code": str(args.code or REPO)}
+    results["lists"] = lists
     with tempfile.TemporaryDirectory() as tmp:
-        policies = Path(tmp) / "policies"
-        write_policies(policies)
-        parent, child = mp.Pipe()
-        fake = mp.get_context("spawn").Process(target=serve_fake, args=(policies, child), daemon=True)
-        fake.start()
-        kubeconfig = Path(tmp) / "kubeconfig"
-        kubeconfig.write_text(yaml.safe_dump(parent.recv()))
-        rows = measure_ticks(policies, kubeconfig, parent)
-        peak, final, first_tick = measure_rss(policies, kubeconfig)
-        parent.send("stop")
-        fake.join(timeout=10)
-    print(f"operator bench: 50 plaques × 6 components, mode direct, fake API in a child process, {os.cpu_count()} CPUs")
-    print(f"{'tick':36} {'CPU s':>7} {'wall s':>7} {'requests':>9} {'writes':>7}  budget")
-    for label, cpu, wall, requests, writes in rows:
-        verdict = "" if label.startswith("start-up") else ("ok" if cpu < CPU_BUDGET_S else "OVER")
-        budget = f"< {CPU_BUDGET_S:.0f} s CPU {verdict}" if verdict else ""
-        print(f"{label:36} {cpu:7.3f} {wall:7.3f} {requests:9d} {writes:7d}  {budget}")
-    verdict = "ok" if peak < RSS_BUDGET_MIB else "OVER"
-    pad = " " * 27
-    print(f"{'capctl run, 5 ticks: peak RSS MiB':36} {peak:7.1f}{pad}< {RSS_BUDGET_MIB:.0f} MiB {verdict}")
-    print(f"{'capctl run: RSS after 5 ticks MiB':36} {final:7.1f}")
-    print(f"{'capctl run: start to first tick s':36} {first_tick:7.2f}")
+        work = Path(tmp)
+        for n in [int(x) for x in args.plaques.split(",")]:
+            national = write_national(work / f"national-{n}", n)
+            with server(national.root, work) as kubeconfig:
+                results["cases"][n] = case(national.root, kubeconfig, args.code, not args.per_namespace)
+            results["cases"][n]["shape"] = (
+                f"{n} plaques × {national.components} components, {national.academies} académies, "
+                f"{national.departements} départements, {national.mandates} mandates with budgets"
+            )
+        national = write_national(work / "national-once", 50)
+        with server(national.root, work) as kubeconfig:
+            results["run_once_50"] = run_once(national.root, kubeconfig, args.code)
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return
+    report(results)
+
+
+def report(results: dict[str, Any]) -> None:
+    lists = results.get("lists", "cluster-wide")
+    print(f"operator bench: {results['api']} API server, {lists} lists, code {results['code']}, {results['cpus']} CPUs")
+    for n, res in results["cases"].items():
+        n = int(n)
+        print(f"\n{res['shape']}")
+        print(f"{'tick':30} {'CPU s':>7} {'wall s':>7} {'requests':>9} {'writes':>7}  failed/aborted")
+        for r in res["rows"]:
+            extra = f"{r.get('failed', '')} {r.get('aborted') or ''}".strip()
+            req = f"{r['requests']:9d} {r['writes']:7d}" if "requests" in r else " " * 17
+            target = ""
+            if r["tick"].startswith("steady") and n == 1000:
+                target = f"  target ≤ {STEADY_WALL_S:.0f} s wall: {'ok' if r['wall'] <= STEADY_WALL_S else 'OVER'}"
+            print(f"{r['tick']:30} {r['cpu']:7.2f} {r['wall']:7.2f} {req}  {extra}{target}")
+        budget = RSS_MIB.get(n)
+        verdict = f"  target ≤ {budget:.0f} MiB: {'ok' if res['peak_rss_mib'] <= budget else 'OVER'}" if budget else ""
+        print(f"{'peak RSS MiB (VmHWM)':30} {res['peak_rss_mib']:7.0f}{verdict}")
+    once = results["run_once_50"]
+    verdict = "ok" if once["peak_rss_mib"] <= 256 else "OVER"
+    print(
+        f"\ncapctl run --once, 50 plaques with budgets: peak RSS {once['peak_rss_mib']:.0f} MiB "
+        f"(target ≤ 256: {verdict}), wall {once['wall']:.1f} s, exit {once['exit']}"
+    )
 
 
 if __name__ == "__main__":

@@ -52,6 +52,14 @@ def run(
         str, typer.Option("--state-configmap", help="ConfigMap (lease namespace) holding the stabilisation state")
     ] = "capctl-state",
     identity: Annotated[str | None, typer.Option("--identity", help="default: $POD_NAME")] = None,
+    cluster_wide_lists: Annotated[
+        bool,
+        typer.Option(
+            "--cluster-wide-lists",
+            help="read workloads with one LIST across namespaces per kind (needs cluster-wide list rights: "
+            "the chart's rbac.clusterWide); default one LIST per namespace",
+        ),
+    ] = False,
     once: Annotated[bool, typer.Option("--once", help="run one tick, print it, exit")] = False,
     now: Annotated[
         str | None, typer.Option("--now", help="act as if at this ISO time, e.g. 2021-04-26T06:30+02:00")
@@ -137,6 +145,7 @@ def run(
         state_configmap=state_configmap,
         kube=KubeSettings(kubeconfig=kubeconfig, context=context, user_agent=f"capctl/{ident}"),
         self_ref=self_reference(lease_name, namespace),
+        cluster_wide_lists=cluster_wide_lists,
         refit=_refit_settings(refit_model) if refit_choice == "weekly" else None,
     )
     fetch = None

@@ -29,13 +29,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from capacity.common.errors import CapctlError
-from capacity.common.timegrid import BASE_STEP_S, PARIS
+from capacity.common.timegrid import PARIS
 from capacity.operator.decide import Decision, History, Mode, Planned, decide, effective_mode
 from capacity.operator.kube.actuator import Actuator, Outcome, spec_change
 from capacity.operator.kube.api import KubeClients, KubeError
@@ -44,11 +43,10 @@ from capacity.operator.kube.lease import LeaderElector, LeadershipLost
 from capacity.operator.kube.observe import Observed, TargetRef, WrongTarget, observe
 from capacity.operator.kube.state import Intent, StateStore
 from capacity.operator.live_usage import LiveUsage, plausible
-from capacity.operator.lookahead import forecast_users, window
+from capacity.operator.lookahead import PlaqueDay, forecast_users, window
 from capacity.operator.ops_metrics import OpsMetrics
+from capacity.operator.plan_cache import PlanCache
 from capacity.operator.reload import Config, ConfigSource
-from capacity.planning.kernel import Plan, PlaquePlan
-from capacity.planning.plans import plan_day
 from capacity.planning.reasons import ReasonKind
 from capacity.policy.sizing import replicas_for_users
 
@@ -118,7 +116,9 @@ class Controller:
     self_ref: dict[str, str] | None = None  # the operator's own object (Pod or Lease) for its Events
     timeout_s: tuple[float, float] = (3.0, 10.0)
     sleep: Callable[[float], None] = time.sleep
-    _plans: dict[tuple[str, date, str | None], Plan | str] = field(default_factory=dict)
+    plans: PlanCache = field(default_factory=PlanCache)
+    cluster_wide_lists: bool = False  # read workloads across namespaces (kube/observe.py)
+    _namespaced: set[tuple[str | None, str]] = field(default_factory=set)  # cluster-wide lists forbidden
     _usage_error: str | None = None
     _plaques: set[str] = field(default_factory=set)
     _components: set[tuple[str, str]] = field(default_factory=set)
@@ -128,6 +128,7 @@ class Controller:
     unready_after_failed_ticks: int = 3  # from the settings in force (the runner reads it)
 
     def __post_init__(self) -> None:
+        self.plans.on_error = lambda kind: self.metrics.errors.labels(kind).inc()
         self.events = EventRecorder(
             self.clients,
             self.elector.s.identity,
@@ -205,11 +206,17 @@ class Controller:
             why = "nothing could be planned: " + "; ".join(f"{p}: {w}" for p, w in sorted(held.items()))
             return TickReport(now=now, leader=True, aborted=why, errors=tuple(errors), config_version=cfg.version)
         budgeted = [m.id for m in cfg.policies.mandates if m.monthly_budget_eur is not None and cfg.policies.prices]
-        today = self._plan(cfg, now.astimezone(PARIS).date())  # already cached
-        if isinstance(today, Plan):  # else some plaque could not be planned: the levels are unknown this tick
-            self.metrics.budgets({fid: today.budget_levels.get(fid, 1.0) for fid in budgeted})
+        levels = self.plans.budget_levels(cfg, now.astimezone(PARIS).date())  # this month's, already planned
+        if levels is not None:  # else the month could not be planned: the levels are unknown this tick
+            self.metrics.budgets({fid: levels.get(fid, 1.0) for fid in budgeted})
         targets = _targets(cfg)
-        observed = observe(self.clients, targets, timeout_s=self.timeout_s)
+        observed = observe(
+            self.clients,
+            targets,
+            timeout_s=self.timeout_s,
+            cluster_wide=self.cluster_wide_lists,
+            namespaced=self._namespaced,
+        )
         users = self._live_users(days, now)
         if self.usage is not None and self.usage.last_error:
             errors.append(self.usage.last_error)
@@ -227,7 +234,7 @@ class Controller:
         self,
         cfg: Config,
         targets: list[TargetRef],
-        days: Mapping[str, list[PlaquePlan]],
+        days: Mapping[str, list[PlaqueDay]],
         held: Mapping[str, str],
         observed: Mapping[tuple[str, str], Observed | KubeError],
         history: Mapping[tuple[str, str], History],
@@ -329,7 +336,7 @@ class Controller:
         self,
         cfg: Config,
         t: TargetRef,
-        days: list[PlaquePlan],
+        days: list[PlaqueDay],
         seen: Observed | KubeError,
         history: History,
         users: Mapping[str, float | None],
@@ -416,7 +423,7 @@ class Controller:
 
     # ------------------------------------------------------------------ plan and inputs
 
-    def _day_plans(self, cfg: Config, now: datetime) -> tuple[dict[str, list[PlaquePlan]], dict[str, str]]:
+    def _day_plans(self, cfg: Config, now: datetime) -> tuple[dict[str, list[PlaqueDay]], dict[str, str]]:
         """Per plaque: today's plan, and tomorrow's when a lead time crosses midnight; and the plaques
         that could not be planned, with why (planned one by one so that one cannot stop the others)."""
         today = now.astimezone(PARIS).date()
@@ -427,38 +434,7 @@ class Controller:
             if (now + timedelta(seconds=longest)).astimezone(PARIS).date() == today
             else [today, today + timedelta(days=1)]
         )
-        plans = [self._plan(cfg, d) for d in days]
-        if all(isinstance(p, Plan) for p in plans):
-            whole = [p for p in plans if isinstance(p, Plan)]
-            return {pp.plaque.id: [p.plaques[i] for p in whole] for i, pp in enumerate(whole[0].plaques)}, {}
-        out: dict[str, list[PlaquePlan]] = {}
-        held: dict[str, str] = {}
-        for plaque in cfg.policies.topology.plaques:
-            mine = [self._plan(cfg, d, plaque.id) for d in days]
-            failed = next((p for p in mine if isinstance(p, str)), None)
-            if failed is not None:
-                held[plaque.id] = failed
-            else:
-                out[plaque.id] = [p.plaques[0] for p in mine if isinstance(p, Plan)]
-        return out, held
-
-    def _plan(self, cfg: Config, day: date, plaque: str | None = None) -> Plan | str:
-        """The plan of `day` (all plaques, or one), or why it failed; both cached per config version."""
-        key = (cfg.version, day, plaque)
-        if key not in self._plans:
-            if len(self._plans) > 4 * (1 + len(cfg.policies.topology.plaques)):
-                self._plans.clear()
-            try:
-                ids = None if plaque is None else [plaque]
-                self._plans[key] = plan_day(day, BASE_STEP_S, cfg.policies, cfg.calendar, cfg.rates, ids)
-            except CapctlError as exc:
-                self.metrics.errors.labels("plan").inc()
-                self._plans[key] = str(exc)
-            except Exception as exc:  # a bug in planning one plaque must not stop the others: logged in full
-                log.exception("planning crashed", extra={"fields": {"day": day.isoformat(), "plaque": plaque}})
-                self.metrics.errors.labels("internal").inc()
-                self._plans[key] = f"planning failed ({type(exc).__name__}: {exc})"
-        return self._plans[key]
+        return self.plans.days(cfg, days)
 
     def _report_held(self, held: Mapping[str, str]) -> None:
         """A held plaque keeps its current replicas: warn every tick, an Event when it starts or ends."""
@@ -469,10 +445,10 @@ class Controller:
                 self.self_event("PlaqueHeld", f"{plaque}: {why}; its current replicas are kept", warning=True)
         for plaque in sorted(set(self._held) - set(held)):
             self.metrics.plaque_held.labels(plaque).set(0)
-            self.self_event("PlaquePlanned", f"{plaque} is planned again")
+            self.self_event("PlaqueDayned", f"{plaque} is planned again")
         self._held = dict(held)
 
-    def _live_users(self, days: Mapping[str, list[PlaquePlan]], now: datetime) -> Mapping[str, float | None]:
+    def _live_users(self, days: Mapping[str, list[PlaqueDay]], now: datetime) -> Mapping[str, float | None]:
         plaques = list(days)
         if self.usage is None:
             return dict.fromkeys(plaques)
@@ -524,7 +500,7 @@ class Controller:
 
     def _publish(
         self,
-        days: Mapping[str, list[PlaquePlan]],
+        days: Mapping[str, list[PlaqueDay]],
         reports: list[ComponentReport],
         users: Mapping[str, float | None],
         now: datetime,

@@ -4,18 +4,29 @@ A pod decided now serves only after `lead_time_s`, and the operator adds an anti
 lost to a failover must not make it late), so it asks for the most the plan needs in [slot containing
 now, now + horizon]. The plan's wish already looks `prewarm_s` ahead, so the replicas for the 8 h rush
 are asked for before 7 h. Windows may cross midnight: give tomorrow's plan too.
+
+The operator keeps a day's plan for every plaque in memory, so it keeps `PlaqueDay`: the few numbers
+per slot it reads (replicas, wish, floor, ceiling, forecast users) and each slot's reasons as an index
+into the handful of distinct reason sets — about 1/50 of the full `PlaquePlan` (funder shares, costs,
+shortfall), which matters at a thousand plaques.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
 
 from capacity.common.errors import InputError
+from capacity.common.timegrid import PARIS
 from capacity.operator.decide import Planned
-from capacity.planning.kernel import PlaquePlan
+from capacity.planning.kernel import ComponentPlan, PlaquePlan
+from capacity.policy.topology import Plaque
+
+Clamps = tuple[tuple[str, str], ...]  # (floor|ceiling, collectivité id)
 
 
 @dataclass(frozen=True)
@@ -24,54 +35,113 @@ class Window:
 
     planned: Planned
     slot_start: datetime
-    clamps: tuple[tuple[str, str], ...]  # (floor|ceiling, collectivité id)
+    clamps: Clamps
 
 
-def slot_index(pp: PlaquePlan, now: datetime) -> int:
-    """Index of the slot of `pp`'s day that contains `now`; InputError when `now` is another day."""
-    starts = pp.forecast.grid.starts
-    end = starts[-1] + timedelta(seconds=pp.forecast.grid.step_s)
-    if not starts[0] <= now < end:
-        raise InputError(f"{now.isoformat()} is not on the planned day {pp.forecast.day}")
-    return bisect.bisect_right([s.timestamp() for s in starts], now.timestamp()) - 1
+@dataclass(frozen=True)
+class ComponentDay:
+    """What the operator reads of one component's day plan. `why[slot]` indexes `reasons`."""
+
+    replicas: npt.NDArray[np.int32]
+    wish: npt.NDArray[np.int32]
+    floor: npt.NDArray[np.int32]
+    ceiling: npt.NDArray[np.int32]
+    funder_ids: tuple[str, ...]
+    why: npt.NDArray[np.int32]
+    reasons: tuple[tuple[tuple[str, ...], Clamps], ...]  # distinct (reasons, clamps) of the day
+
+    @classmethod
+    def of(cls, cp: ComponentPlan) -> ComponentDay:
+        flags = [cp.wish > cp.need, cp.floor_hit, cp.ceiling_hit]
+        flags += [x for x in (cp.band_hit, cp.budget_hit, cp.hold_hit) if x is not None]
+        rows = np.vstack([np.atleast_2d(f) for f in flags]).T  # [slot, flag]: the slot's reasons
+        _, first, why = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        reasons = tuple((cp.reasons(int(i)), _clamps(cp, int(i))) for i in first)
+        return cls(
+            replicas=cp.replicas.astype(np.int32),
+            wish=cp.wish.astype(np.int32),
+            floor=cp.floor.astype(np.int32),
+            ceiling=cp.ceiling.astype(np.int32),
+            funder_ids=cp.funder_ids,
+            why=np.asarray(why, dtype=np.int32).reshape(-1),
+            reasons=reasons,
+        )
 
 
-def forecast_users(pp: PlaquePlan, now: datetime) -> float:
-    """Forecast users connected on the plaque during the slot containing `now`."""
-    return float(pp.forecast.users[slot_index(pp, now)])
-
-
-def window(days: Sequence[PlaquePlan], component: str, now: datetime, horizon_s: float) -> Window:
-    """Planned replicas over [now, now + horizon_s] for `component`, from consecutive day plans.
-
-    `days[0]` must contain `now`; later days are used when the window crosses midnight.
-    """
-    first = slot_index(days[0], now)
-    until = now + timedelta(seconds=horizon_s)
-    best: tuple[int, PlaquePlan, int] | None = None  # (replicas, day, slot)
-    for d, pp in enumerate(days):
-        cp = pp.component(component)
-        for i in range(first if d == 0 else 0, len(pp.forecast.grid.starts)):
-            if pp.forecast.grid.starts[i] > until:
-                break
-            value = int(cp.replicas[i])
-            if best is None or value > best[0]:
-                best = (value, pp, i)
-    assert best is not None  # the slot containing `now` is always in the window
-    _, pp, i = best
-    cp = pp.component(component)
-    clamps = tuple(
+def _clamps(cp: ComponentPlan, i: int) -> Clamps:
+    return tuple(
         (kind, fid)
         for f, fid in enumerate(cp.funder_ids)
         for kind, hit in (("floor", cp.floor_hit[f, i]), ("ceiling", cp.ceiling_hit[f, i]))
         if hit
     )
+
+
+@dataclass(frozen=True)
+class PlaqueDay:
+    """One plaque's day as the operator reads it: slot starts (epoch s), forecast users, components."""
+
+    plaque: Plaque
+    day: date
+    starts: npt.NDArray[np.float64]
+    step_s: int
+    users: npt.NDArray[np.float64]
+    components: Mapping[str, ComponentDay]
+
+    @classmethod
+    def of(cls, pp: PlaquePlan) -> PlaqueDay:
+        grid = pp.forecast.grid
+        return cls(
+            plaque=pp.plaque,
+            day=pp.forecast.day,
+            starts=np.array([s.timestamp() for s in grid.starts]),
+            step_s=grid.step_s,
+            users=np.asarray(pp.forecast.users, dtype=np.float64),
+            components={cp.component.name: ComponentDay.of(cp) for cp in pp.components},
+        )
+
+
+def slot_index(pd: PlaqueDay, now: datetime) -> int:
+    """Index of the slot of `pd`'s day that contains `now`; InputError when `now` is another day."""
+    t = now.timestamp()
+    if not pd.starts[0] <= t < pd.starts[-1] + pd.step_s:
+        raise InputError(f"{now.isoformat()} is not on the planned day {pd.day}")
+    return int(np.searchsorted(pd.starts, t, side="right")) - 1
+
+
+def forecast_users(pd: PlaqueDay, now: datetime) -> float:
+    """Forecast users connected on the plaque during the slot containing `now`."""
+    return float(pd.users[slot_index(pd, now)])
+
+
+def window(days: Sequence[PlaqueDay], component: str, now: datetime, horizon_s: float) -> Window:
+    """Planned replicas over [now, now + horizon_s] for `component`, from consecutive day plans.
+
+    `days[0]` must contain `now`; later days are used when the window crosses midnight. The first slot
+    with the most replicas wins.
+    """
+    first = slot_index(days[0], now)
+    until = (now + timedelta(seconds=horizon_s)).timestamp()
+    best: tuple[int, PlaqueDay, int] | None = None  # (replicas, day, slot)
+    for d, pd in enumerate(days):
+        replicas = pd.components[component].replicas
+        lo = first if d == 0 else 0
+        hi = int(np.searchsorted(pd.starts, until, side="right"))
+        if hi <= lo:
+            continue
+        i = lo + int(np.argmax(replicas[lo:hi]))
+        if best is None or int(replicas[i]) > best[0]:
+            best = (int(replicas[i]), pd, i)
+    assert best is not None  # the slot containing `now` is always in the window
+    _, pd, i = best
+    cd = pd.components[component]
+    reasons, clamps = cd.reasons[int(cd.why[i])]
     planned = Planned(
-        replicas=int(cp.replicas[i]),
-        wish=int(cp.wish[i]),
-        floor=int(cp.floor[i]),
-        ceiling=int(cp.ceiling[i]),
-        reasons=cp.reasons(i),
-        funders=cp.funder_ids,
+        replicas=int(cd.replicas[i]),
+        wish=int(cd.wish[i]),
+        floor=int(cd.floor[i]),
+        ceiling=int(cd.ceiling[i]),
+        reasons=reasons,
+        funders=cd.funder_ids,
     )
-    return Window(planned=planned, slot_start=pp.forecast.grid.starts[i], clamps=clamps)
+    return Window(planned=planned, slot_start=datetime.fromtimestamp(pd.starts[i], PARIS), clamps=clamps)

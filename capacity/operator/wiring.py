@@ -45,6 +45,7 @@ class OperatorOptions:
     lease_renew_every_s: float = 5.0
     self_ref: Mapping[str, str] | None = None  # the operator's own object for its Events (default: the Lease)
     timeout_s: tuple[float, float] = (3.0, 10.0)
+    cluster_wide_lists: bool = False  # one LIST per kind across namespaces (needs the rights: rbac.clusterWide)
     refit: RefitSettings | None = None  # `--refit weekly`: refit on schedule, write accepted models there
 
 
@@ -123,6 +124,7 @@ def build_operator(
         self_ref=dict(options.self_ref or self_reference(options.lease_name, options.namespace, {})),
         timeout_s=options.timeout_s,
         sleep=sleep,
+        cluster_wide_lists=options.cluster_wide_lists,
     )
     refitter = None
     if options.refit is not None:

@@ -12,12 +12,11 @@ API (pure; the CLI and the operator call these):
       days (Plan per day, budgets applied) and budgets (BudgetState per mandate with a budget);
   budget_state(...) → the BudgetStates alone;
   planner.plan_range(start, end, ...) → Plans for a period, budgets applied month by month;
-  month_budget_levels(day, ...) → θ per mandate for the month of `day` (cached; what plan_day uses).
+  month_budget_levels(day, ...) → θ per mandate for the month of `day` (what plan_day uses; lean, uncached).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -40,6 +39,7 @@ from capacity.planning.kernel import (
 )
 from capacity.planning.shortfall import BUDGET
 from capacity.policy.bundle import Funder, Policies
+from capacity.policy.prices import Prices
 from capacity.policy.topology import Plaque
 
 FloatArray = npt.NDArray[np.float64]
@@ -149,30 +149,20 @@ def plan_month(
     was really spent), else at their planned cost without budget ceilings. Budgets are solved over all
     plaques (a mandate may fund several) even when `plaque_ids` restricts the days returned.
     """
-    days = month_days(month, calendar)
-    if not days:
-        lo, hi = calendar.supported_range
-        raise InputError(f"month {month:%Y-%m} is outside the supported range {lo} to {hi}")
+    days = _month(month, calendar)
     as_of = as_of or days[0]
     # every plaque with rates: a mandate's budget covers all the plaques it funds
     plaques = [p for p in policies.topology.plaques if isinstance(rates, UsageRates) or p.id in rates]
     inputs = {}
     unfunded: dict[date, str] = {}
+    in_force = _in_force(policies, days)
     for p in plaques:
         fc, after = _forecasts(p, days, step_s, calendar, rates)
-        funders = _funders_by_day(policies, p, days, unfunded)
+        funders = _funders_by_day(policies, p, days, unfunded, in_force)
         inputs[p.id] = (fc, after, funders)
 
     def run(plaque: Plaque, levels: Mapping[str, float]) -> list[_Span]:
-        fc, after, funders = inputs[plaque.id]
-        spans = []
-        for a, b in _runs(funders):
-            these = funders[a]
-            if these is None:  # no mandate in force: nothing to plan nor to pay
-                continue
-            nxt = fc[b] if b < len(fc) else after
-            spans.append(_Span(a, plan_span(plaque, fc[a:b], nxt, these, policies.prices, levels)))
-        return spans
+        return _plan_runs(plaque, *inputs[plaque.id], policies.prices, levels)
 
     free = {p.id: run(p, {}) for p in plaques}
     levels, states = _solve(policies, days, free, as_of, spent_eur or {})
@@ -205,16 +195,53 @@ def plan_month(
     )
 
 
+def _month(month: date, calendar: Calendar) -> list[date]:
+    days = month_days(month, calendar)
+    if not days:
+        lo, hi = calendar.supported_range
+        raise InputError(f"month {month:%Y-%m} is outside the supported range {lo} to {hi}")
+    return days
+
+
+def _plan_runs(
+    plaque: Plaque,
+    fc: Sequence[DayForecast],
+    after: DayForecast | None,
+    funders: Sequence[tuple[Funder, ...] | None],
+    prices: Prices | None,
+    levels: Mapping[str, float],
+    *,
+    shortfall: bool = True,
+) -> list[_Span]:
+    """Plan each run of days with the same funders in one pass (days without a mandate are skipped)."""
+    spans = []
+    for a, b in _runs(funders):
+        these = funders[a]
+        if these is None:  # no mandate in force: nothing to plan nor to pay
+            continue
+        nxt = fc[b] if b < len(fc) else after
+        spans.append(_Span(a, plan_span(plaque, fc[a:b], nxt, these, prices, levels, shortfall=shortfall)))
+    return spans
+
+
+def _in_force(policies: Policies, days: Sequence[date]) -> list[tuple[bool, ...]]:
+    """Per day, which mandates are in force (the same for every plaque: computed once per month)."""
+    return [tuple(m.validity.contains(d) for m in policies.mandates) for d in days]
+
+
 def _funders_by_day(
-    policies: Policies, plaque: Plaque, days: Sequence[date], unfunded: dict[date, str]
+    policies: Policies,
+    plaque: Plaque,
+    days: Sequence[date],
+    unfunded: dict[date, str],
+    in_force: Sequence[tuple[bool, ...]],
 ) -> list[tuple[Funder, ...] | None]:
-    """Funders in force each day (recomputed only when some mandate starts or ends); None where a
-    segment has no mandate, with the reason in `unfunded` (plaque id, NUL, message)."""
+    """Funders in force each day (recomputed only when some mandate starts or ends, `in_force`); None
+    where a segment has no mandate, with the reason in `unfunded` (plaque id, NUL, message)."""
     out: list[tuple[Funder, ...] | None] = []
     last_key: tuple[bool, ...] | None = None
     current: tuple[Funder, ...] | None = None
-    for d in days:
-        key = tuple(m.validity.contains(d) for m in policies.mandates)
+    for d, key in zip(days, in_force, strict=True):
         if key != last_key:
             last_key = key
             try:
@@ -239,33 +266,80 @@ def _runs(items: Sequence[object]) -> list[tuple[int, int]]:
 
 
 class _Series:
-    """One mandate's per-slot series over the month's remaining days, flattened for the θ search."""
+    """One mandate's cost over the month's remaining slots as a function of its budget level θ.
+
+    A slot's replicas under θ are min(clamped, max(⌊θ·ceiling⌋, floor)): for a given ceiling c they only
+    depend on k = ⌊θ·c⌋ ∈ 0…c, so each part (one component of one span) folds into a cost table over k,
+    summed per ceiling — O(c) memory per ceiling instead of O(slots), and the θ search reads tables. Parts
+    with a maintenance hold (replicas depend on their neighbours) keep their slots.
+    """
 
     def __init__(self) -> None:
-        self.parts: list[tuple[IntArray, IntArray, int, npt.NDArray[np.bool_], float]] = []
+        self.tables: dict[int, FloatArray] = {}  # ceiling → euros per k
+        self.held: list[tuple[IntArray, IntArray, int, npt.NDArray[np.bool_], float]] = []
         self.before_eur = 0.0
 
-    def add(self, clamped: IntArray, floor: IntArray, ceiling: int, held: npt.NDArray[np.bool_], eur: float) -> None:
-        self.parts.append((clamped, floor, ceiling, held, eur))
+    @property
+    def ceilings(self) -> list[int]:
+        return sorted({*self.tables, *(p[2] for p in self.held)})
 
-    def freeze(self) -> None:
-        """Concatenate the parts once; cost() then runs on flat arrays."""
-        sizes = [len(p[0]) for p in self.parts]
-        self.clamped = np.concatenate([p[0] for p in self.parts]) if self.parts else np.zeros(0, dtype=np.int64)
-        self.floor = np.concatenate([p[1] for p in self.parts]) if self.parts else np.zeros(0, dtype=np.int64)
-        self.ceiling = np.repeat(np.array([p[2] for p in self.parts], dtype=np.int64), sizes)
-        self.eur = np.repeat(np.array([p[4] for p in self.parts], dtype=np.float64), sizes)
-        bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-        self.holds = [(bounds[i], bounds[i + 1], p[3]) for i, p in enumerate(self.parts) if p[3].any()]
-        self.ceilings = sorted({p[2] for p in self.parts})
+    def add(self, clamped: IntArray, floor: IntArray, ceiling: int, held: npt.NDArray[np.bool_], eur: float) -> None:
+        if held.any():
+            self.held.append((clamped, floor, ceiling, held, eur))
+            return
+        # replicas(k) = Σ min(a, f) + #{(slot, j): f ≤ j < min(k, a)}, from counts of f and a
+        rising = clamped > floor
+        size = ceiling + 1
+        steps = np.bincount(floor[rising], minlength=size)[:size] - np.bincount(clamped[rising], minlength=size)[:size]
+        above = np.concatenate([[0], np.cumsum(np.cumsum(steps))[:ceiling]])
+        replicas = int(np.minimum(clamped, floor).sum()) + above
+        table = self.tables.setdefault(ceiling, np.zeros(size))
+        table += replicas * eur
 
     def cost(self, level: float) -> float:
-        lowered = budget_ceiling(self.ceiling, np.full(len(self.ceiling), level))
-        cap = np.maximum(np.minimum(self.ceiling, lowered), self.floor)
-        replicas = np.minimum(self.clamped, cap)
-        for a, b, mask in self.holds:
-            replicas[a:b] = np.minimum(hold(replicas[None, a:b], mask[None])[0], cap[a:b])
-        return float((replicas * self.eur).sum())
+        total = 0.0
+        for c, table in self.tables.items():
+            total += float(table[int(budget_ceiling(np.array([c]), np.array([level]))[0])])
+        for clamped, floor, c, mask, eur in self.held:
+            lowered = int(budget_ceiling(np.array([c]), np.array([level]))[0])
+            cap = np.maximum(min(c, lowered), floor)
+            replicas = np.minimum(hold(np.minimum(clamped, cap)[None], mask[None])[0], cap)
+            total += float(replicas.sum()) * eur
+        return total
+
+
+def _collect(
+    series: dict[str, _Series],
+    spans: Sequence[_Span],
+    days: Sequence[date],
+    as_of: date,
+    budgets: Mapping[str, float],
+    prices: Prices,
+) -> None:
+    """Add a plaque's planned spans (without budget) to the series of the mandates with a budget."""
+    for span in spans:
+        sp = span.plan
+        # slots before `as_of` are already spent
+        past_days = sum(1 for i in range(len(sp.days)) if days[span.first + i] < as_of)
+        cut = sp.bounds[past_days]
+        step_h = sp.days[0].grid.step_s / 3600
+        for cp in sp.components:
+            eur = prices.replica_hour_eur(cp.component) * step_h
+            for f, fid in enumerate(cp.funder_ids):
+                if fid not in budgets:
+                    continue
+                s = series.setdefault(fid, _Series())
+                s.before_eur += float(cp.funder_cost_eur[f, :cut].sum())
+                if cut < len(cp.need):
+                    ceiling = int(cp.funder_ceiling[f])
+                    s.add(cp.funder_clamped[f, cut:], cp.funder_floor[f, cut:], ceiling, cp.maintenance[f, cut:], eur)
+
+
+def _budgets(policies: Policies) -> dict[str, float]:
+    """Monthly budget per mandate that has one (none without prices: nothing to price them with)."""
+    if policies.prices is None:
+        return {}
+    return {m.id: float(m.monthly_budget_eur) for m in policies.mandates if m.monthly_budget_eur is not None}
 
 
 def _solve(
@@ -276,42 +350,29 @@ def _solve(
     spent: Mapping[str, float],
 ) -> tuple[dict[str, float], dict[str, BudgetState]]:
     """θ per mandate with a budget: the largest level whose month (spent + remaining) fits."""
-    budgets = {m.id: m.monthly_budget_eur for m in policies.mandates if m.monthly_budget_eur is not None}
-    prices = policies.prices
-    if not budgets or prices is None:
+    budgets = _budgets(policies)
+    if not budgets or policies.prices is None:
         return {}, {}
     series: dict[str, _Series] = {}
     for spans in free.values():
-        for span in spans:
-            sp = span.plan
-            # slots before `as_of` are already spent
-            past_days = sum(1 for i in range(len(sp.days)) if days[span.first + i] < as_of)
-            cut = sp.bounds[past_days]
-            step_h = sp.days[0].grid.step_s / 3600
-            for cp in sp.components:
-                eur = prices.replica_hour_eur(cp.component) * step_h
-                for f, fid in enumerate(cp.funder_ids):
-                    if fid not in budgets:
-                        continue
-                    s = series.setdefault(fid, _Series())
-                    s.before_eur += float(cp.funder_cost_eur[f, :cut].sum())
-                    if cut < len(cp.need):
-                        ceiling = int(cp.funder_ceiling[f])
-                        s.add(
-                            cp.funder_clamped[f, cut:], cp.funder_floor[f, cut:], ceiling, cp.maintenance[f, cut:], eur
-                        )
+        _collect(series, spans, days, as_of, budgets, policies.prices)
+    return _levels(series, budgets, days[0], as_of, spent)
+
+
+def _levels(
+    series: Mapping[str, _Series], budgets: Mapping[str, float], month: date, as_of: date, spent: Mapping[str, float]
+) -> tuple[dict[str, float], dict[str, BudgetState]]:
     levels: dict[str, float] = {}
     states: dict[str, BudgetState] = {}
     for fid, s in series.items():
-        s.freeze()
-        budget = float(budgets[fid])
+        budget = budgets[fid]
         before = spent.get(fid, s.before_eur)
         full = s.cost(1.0)
         level = 1.0 if full <= budget - before + 1e-9 else _largest_level(s, budget - before)
         levels[fid] = level
         states[fid] = BudgetState(
             mandate_id=fid,
-            month=days[0],
+            month=month,
             budget_eur=budget,
             as_of=as_of,
             spent_eur=before,
@@ -389,28 +450,28 @@ def budget_state(
     return plan_month(month, step_s, policies, calendar, rates, as_of=as_of, spent_eur=spent_eur).budgets
 
 
-_CACHE: OrderedDict[tuple[object, ...], tuple[tuple[object, ...], dict[str, float]]] = OrderedDict()
-_CACHE_SIZE = 24
-
-
 def month_budget_levels(
     day: date, step_s: int, policies: Policies, calendar: Calendar, rates: Rates
 ) -> dict[str, float]:
-    """θ per mandate for the month of `day` (whole month, nothing spent yet). Cached per inputs.
-
-    The cache keys on the identity of the (immutable) inputs and keeps them alive, so an entry can
-    never be confused with another bundle; it only saves re-planning a month for each of its days.
+    """θ per mandate for the month of `day` (whole month, nothing spent yet): `plan_month(...).budgets`'
+    levels, planned one plaque at a time and keeping only each mandate's cost tables, so a national
+    topology fits in memory. Plaques no budgeted mandate funds are not planned. Not cached: callers that
+    ask again (the operator, once per month and configuration) keep the result (capacity/operator/plan_cache.py).
     """
-    if policies.prices is None or all(m.monthly_budget_eur is None for m in policies.mandates):
+    budgets = _budgets(policies)
+    if not budgets or policies.prices is None:
         return {}
-    key = (day.year, day.month, step_s, id(policies), id(calendar), id(rates))
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0][0] is policies and hit[0][1] is calendar and hit[0][2] is rates:
-        _CACHE.move_to_end(key)
-        return hit[1]
-    states = budget_state(day, step_s, policies, calendar, rates)
-    levels = {k: s.level for k, s in states.items()}
-    _CACHE[key] = ((policies, calendar, rates), levels)
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return levels
+    days = _month(day, calendar)
+    series: dict[str, _Series] = {}
+    unfunded: dict[date, str] = {}
+    in_force = _in_force(policies, days)
+    for p in policies.topology.plaques:
+        if not (isinstance(rates, UsageRates) or p.id in rates):
+            continue
+        funders = _funders_by_day(policies, p, days, unfunded, in_force)
+        if not any(f.mandate.id in budgets for fs in funders if fs for f in fs):
+            continue
+        fc, after = _forecasts(p, days, step_s, calendar, rates)
+        spans = _plan_runs(p, fc, after, funders, policies.prices, {}, shortfall=False)
+        _collect(series, spans, days, days[0], budgets, policies.prices)
+    return {k: s.level for k, s in _levels(series, budgets, days[0], days[0], {})[1].items()}

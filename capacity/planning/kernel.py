@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.calendar.types import Calendar, DayInfo, Place
-from capacity.common.arrays import forward_windows
+from capacity.common.arrays import forward_argmax
 from capacity.common.errors import ConfigError, french
 from capacity.planning import reasons
 from capacity.planning.combine import (
@@ -232,11 +232,14 @@ def plan_span(
     funders: Sequence[Funder],
     prices: Prices | None = None,
     budget: Mapping[str, float] | None = None,
+    *,
+    shortfall: bool = True,
 ) -> SpanPlan:
     """Plan consecutive days of one plaque (same funders throughout) in one vectorised pass.
 
     The days' slots are laid end to end, so pre-warm and maintenance holds cross midnight; `after`
-    (the next day's forecast, if known) lets the last slots pre-warm.
+    (the next day's forecast, if known) lets the last slots pre-warm. `shortfall=False` skips who the
+    clamps keep out (a third of the work; the budget search only needs replicas and costs).
     """
     lengths = [len(d.users) for d in days]
     n = sum(lengths)
@@ -265,7 +268,8 @@ def plan_span(
     )
     bounds = tuple(int(x) for x in np.concatenate([[0], np.cumsum(lengths)]))
     day_idx = np.repeat(np.arange(len(days)), lengths)
-    return SpanPlan(plaque, tuple(days), bounds, comps, _shortfall(days, funders, comps, day_idx))
+    kept_out = _shortfall(days, funders, comps, day_idx) if shortfall else None
+    return SpanPlan(plaque, tuple(days), bounds, comps, kept_out)
 
 
 _PER_SPAN = ("component", "funder_ids", "funder_ceiling")
@@ -317,9 +321,9 @@ def plan_component(
     need_all = replicas_for_users(users, component)
     sized = need_all if high is None else rush_need(users, high, component, step_s)
     window = prewarm_window_slots(component, step_s)
-    windows = forward_windows(sized, window)[:n]
-    source = np.minimum(windows.argmax(axis=1) + np.arange(n), len(users) - 1)
-    wish = windows.max(axis=1).astype(np.int64)
+    most, at = forward_argmax(sized, window, n)
+    source = np.minimum(at + np.arange(n), len(users) - 1)
+    wish = most.astype(np.int64)
     need = need_all[:n]
     mean_wish = prewarm(need_all, window)[:n]
 

@@ -13,8 +13,9 @@ from capacity.calendar.types import Calendar, check_supported
 from capacity.common.errors import ConfigError, french
 from capacity.planning.budget import month_budget_levels, plan_month
 from capacity.planning.demand import UsageRates, forecast_day
-from capacity.planning.kernel import Plan, funders_on, make_plan, plan_plaque, rates_for, segment_infos
+from capacity.planning.kernel import Plan, PlaquePlan, funders_on, make_plan, plan_plaque, rates_for, segment_infos
 from capacity.policy.bundle import Policies
+from capacity.policy.topology import Plaque
 
 
 def plan_day(
@@ -31,22 +32,36 @@ def plan_day(
 
     `rates` is shared by every plaque, or given per plaque id (a fitted model: `Model.rates_by_plaque`).
     `budget`: the month's budget level θ per mandate (capacity/planning/budget.py). None computes it from the
-    month's plan (cached per month); pass {} to plan without budgets.
+    month's plan; pass {} to plan without budgets.
     """
     plaques = [policies.topology.plaque(p) for p in plaque_ids] if plaque_ids else list(policies.topology.plaques)
-    last = check_supported(calendar, day)
     if budget is None:
+        check_supported(calendar, day)
         budget = month_budget_levels(day, step_s, policies, calendar, rates)
+    out = list(plan_plaques(day, step_s, policies, calendar, rates, budget, plaques))
+    return make_plan(day, step_s, out, policies, rates, budget)
+
+
+def plan_plaques(
+    day: date,
+    step_s: int,
+    policies: Policies,
+    calendar: Calendar,
+    rates: UsageRates | Mapping[str, UsageRates],
+    budget: Mapping[str, float],
+    plaques: Sequence[Plaque] | None = None,
+) -> Iterator[PlaquePlan]:
+    """`plan_day`'s plaque plans one at a time (all plaques by default), for callers that keep a digest
+    of each rather than the whole day (the operator at a thousand plaques)."""
+    last = check_supported(calendar, day)
     nxt = day + timedelta(days=1)
-    out = []
-    for plaque in plaques:
+    for plaque in policies.topology.plaques if plaques is None else plaques:
         mine = rates_for(rates, plaque.id)
         today = forecast_day(mine, plaque, day, segment_infos(calendar, plaque, day), step_s)
         tomorrow = (
             forecast_day(mine, plaque, nxt, segment_infos(calendar, plaque, nxt), step_s) if nxt <= last else None
         )
-        out.append(plan_plaque(plaque, today, tomorrow, funders_on(policies, plaque, day), policies.prices, budget))
-    return make_plan(day, step_s, out, policies, rates, budget)
+        yield plan_plaque(plaque, today, tomorrow, funders_on(policies, plaque, day), policies.prices, budget)
 
 
 def plan_range(

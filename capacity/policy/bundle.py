@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 from capacity.common.errors import ConfigError, InputError, french
@@ -21,7 +22,7 @@ from capacity.common.yamlio import MAX_FILE_BYTES
 from capacity.policy.mandates.crosscheck import cross_check
 from capacity.policy.mandates.in_force import in_force_problems
 from capacity.policy.mandates.loader import MandateFile, read_mandate
-from capacity.policy.mandates.model import ComponentLimits, MaintenanceWindow, Mandate
+from capacity.policy.mandates.model import ComponentLimits, Funding, MaintenanceWindow, Mandate
 from capacity.policy.mandates.problems import Problem, from_config_error, to_error
 from capacity.policy.prices import PRICES_FILE, Prices, load_prices
 from capacity.policy.topology import Plaque, Topology, load_topology
@@ -56,12 +57,23 @@ class Policies:
     prices: Prices | None = None
     files: Mapping[str, str] = field(default_factory=dict)  # file name (relative to root) → sha256
 
+    @cached_property
+    def _fundings(self) -> Mapping[str, tuple[tuple[Mandate, Funding], ...]]:
+        """Plaque id → (mandate, its funding) in mandate order, built once: `funders` is asked per plaque
+        and day, and scanning every mandate's fundings each time is quadratic at a thousand plaques."""
+        out: dict[str, list[tuple[Mandate, Funding]]] = {}
+        for m in self.mandates:
+            for plaque_id in dict.fromkeys(f.plaque for f in m.fundings):
+                funding = m.funding_for(plaque_id)
+                assert funding is not None
+                out.setdefault(plaque_id, []).append((m, funding))
+        return {k: tuple(v) for k, v in out.items()}
+
     def funders(self, plaque: Plaque, day: date | None = None) -> tuple[Funder, ...]:
         """Mandates funding `plaque` (in force on `day` when given), with the segments each funds."""
         out = []
-        for m in self.mandates:
-            funding = m.funding_for(plaque.id)
-            if funding is None or (day is not None and not m.validity.contains(day)):
+        for m, funding in self._fundings.get(plaque.id, ()):
+            if day is not None and not m.validity.contains(day):
                 continue
             idx = tuple(i for i, s in enumerate(plaque.segments) if funding.covers(s.level, s.departement))
             out.append(Funder(mandate=m, plaque=plaque.id, segments=idx))

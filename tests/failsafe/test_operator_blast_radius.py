@@ -109,7 +109,7 @@ def test_when_nothing_can_be_planned_the_tick_fails_and_the_leader_gives_the_lea
     def crash(*_args: object, **_kw: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr("capacity.operator.controller.plan_day", crash)  # a bug in planning, every tick
+    monkeypatch.setattr("capacity.operator.plan_cache.plan_plaques", crash)  # a bug in planning, every tick
     a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, identity="capctl-a")
     health = Health(stall_after_s=600)
     minutes = iter(range(100))

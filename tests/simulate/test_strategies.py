@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from capacity.calendar import SchoolCalendar
 from capacity.cli import app
-from capacity.operator.lookahead import window
+from capacity.operator.lookahead import PlaqueDay, window
 from capacity.planning.demand import default_rates
 from capacity.planning.plans import plan_range
 from capacity.policy.bundle import load_policies
@@ -86,12 +86,13 @@ def test_capctl_floor_is_the_operators_window(scenario: Scenario) -> None:
     from capacity.simulate.capctl import planned_ahead
 
     pp = [d.plaques[0] for d in days]
+    digests = [PlaqueDay.of(p) for p in pp]
     comp = pp[0].components[0]
     horizon = comp.component.lead_time_s + 1800.0
     ahead = planned_ahead(np.concatenate([p.component(comp.component.name).replicas for p in pp]), horizon, 300)
     for slot in (0, 60, 80, 84, 90, 200, 287):
         now = pp[0].forecast.grid.starts[slot]
-        assert ahead[slot] == window(pp, comp.component.name, now, horizon).planned.replicas
+        assert ahead[slot] == window(digests, comp.component.name, now, horizon).planned.replicas
 
 
 def test_headline_capctl_beats_the_reactive_alternatives_on_the_focus_mornings(
