@@ -167,7 +167,7 @@ def default_rates() -> UsageRates:
     """The shipped prior (no Prometheus needed)."""
     text = resources.files("capacity.planning").joinpath("data/default_rates.yaml").read_text(encoding="utf-8")
     doc = load_yaml_text(text, "capacity/planning/data/default_rates.yaml")
-    return rates_from_spec(doc.data, "default prior (capacity/planning/data/default_rates.yaml)")
+    return rates_from_spec(doc.data, "default prior (planning/data/default_rates.yaml)")
 
 
 def _base_slots(day: date) -> tuple[npt.NDArray[np.int64], int]:
