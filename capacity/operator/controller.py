@@ -129,6 +129,7 @@ class Controller:
 
     def __post_init__(self) -> None:
         self.plans.on_error = lambda kind: self.metrics.errors.labels(kind).inc()
+        self.plans.keepalive = self.elector.renew_if_due
         self.events = EventRecorder(
             self.clients,
             self.elector.s.identity,

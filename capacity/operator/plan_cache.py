@@ -35,8 +35,11 @@ class PlanCache:
     per failure, when it happens, not on every tick that reads it.
     """
 
-    def __init__(self, on_error: Callable[[str], None] = lambda _kind: None) -> None:
+    def __init__(
+        self, on_error: Callable[[str], None] = lambda _kind: None, keepalive: Callable[[], None] = lambda: None
+    ) -> None:
         self.on_error = on_error
+        self.keepalive = keepalive  # called between plaques while planning (the controller renews its Lease)
         self._version: str | None = None
         self._days: dict[date, dict[str, PlaqueDay | str]] = {}
         self._levels: dict[tuple[int, int], Mapping[str, float] | str] = {}
@@ -79,7 +82,9 @@ class PlanCache:
         if key not in self._levels:
             try:
                 check_supported(cfg.calendar, day)  # before the month's levels: the error names the day
-                self._levels[key] = month_budget_levels(day, BASE_STEP_S, cfg.policies, cfg.calendar, cfg.rates)
+                self._levels[key] = month_budget_levels(
+                    day, BASE_STEP_S, cfg.policies, cfg.calendar, cfg.rates, between_plaques=self.keepalive
+                )
             except CapctlError as exc:
                 self.on_error("plan")
                 self._levels[key] = str(exc)
@@ -91,6 +96,7 @@ class PlanCache:
             return {p.id: levels for p in cfg.policies.topology.plaques}
         out: dict[str, PlaqueDay | str] = {}
         for plaque in cfg.policies.topology.plaques:
+            self.keepalive()
             try:
                 plans = plan_plaques(day, BASE_STEP_S, cfg.policies, cfg.calendar, cfg.rates, levels, [plaque])
                 out[plaque.id] = PlaqueDay.of(next(iter(plans)))

@@ -17,7 +17,7 @@ API (pure; the CLI and the operator call these):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -451,12 +451,20 @@ def budget_state(
 
 
 def month_budget_levels(
-    day: date, step_s: int, policies: Policies, calendar: Calendar, rates: Rates
+    day: date,
+    step_s: int,
+    policies: Policies,
+    calendar: Calendar,
+    rates: Rates,
+    *,
+    between_plaques: Callable[[], None] = lambda: None,
 ) -> dict[str, float]:
     """θ per mandate for the month of `day` (whole month, nothing spent yet): `plan_month(...).budgets`'
     levels, planned one plaque at a time and keeping only each mandate's cost tables, so a national
     topology fits in memory. Plaques no budgeted mandate funds are not planned. Not cached: callers that
     ask again (the operator, once per month and configuration) keep the result (capacity/operator/plan_cache.py).
+    `between_plaques` is called before each plaque (the operator renews its Lease there: a national month
+    takes longer than a Lease).
     """
     budgets = _budgets(policies)
     if not budgets or policies.prices is None:
@@ -466,6 +474,7 @@ def month_budget_levels(
     unfunded: dict[date, str] = {}
     in_force = _in_force(policies, days)
     for p in policies.topology.plaques:
+        between_plaques()
         if not (isinstance(rates, UsageRates) or p.id in rates):
             continue
         funders = _funders_by_day(policies, p, days, unfunded, in_force)

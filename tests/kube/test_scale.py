@@ -127,3 +127,34 @@ def test_an_edited_mandate_is_planned_again_at_the_next_tick(seeded: FakeKube, t
     mandate.write_text(edited)
     assert a.tick(night + timedelta(minutes=1)).ok
     assert before < 7 <= all_hpas(seeded)[("ent-seine-maritime", "web")][0]
+
+
+def test_planning_longer_than_the_lease_keeps_it_from_the_standby(
+    seeded: FakeKube, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A national topology plans for longer than a Lease: the leader renews between plaques, so a standby that
+    watches the Lease does not take over mid-planning and the leader's writes go through."""
+    from capacity.operator import plan_cache
+
+    t = [0.0]
+    a = make_instance(seeded, tmp_path, mode=Mode.FLOOR, identity="capctl-a")
+    b = make_instance(seeded, tmp_path, mode=Mode.FLOOR, identity="capctl-b")
+    a.elector.clock = b.elector.clock = lambda: t[0]
+    assert a.tick(RENTREE - timedelta(days=1)).leader
+    real = plan_cache.plan_plaques
+    standby: list[bool] = []
+
+    def slow(*args: object, **kwargs: object) -> object:
+        t[0] += 6.0  # each plaque takes 6 s of the 15 s Lease
+        if len(standby) == 0 or (len(standby) == 1 and t[0] >= 24.0):
+            # b watches the Lease while a plans: first look at 6 s, then past a whole Lease without a change
+            monkeypatch.setattr(plan_cache, "plan_plaques", real)
+            standby.append(b.tick(RENTREE).leader)
+            monkeypatch.setattr(plan_cache, "plan_plaques", slow)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plan_cache, "plan_plaques", slow)
+    report = a.tick(RENTREE)
+    assert standby == [False, False]
+    assert report.ok and report.leader
+    assert all_hpas(seeded)[("ent-grand-est", "api")][0] > 2

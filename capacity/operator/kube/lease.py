@@ -72,6 +72,13 @@ class LeaderElector:
     def is_leader(self) -> bool:
         return self._renewed_at is not None and self.clock() < self._renewed_at + self.s.duration_s - self.s.margin_s
 
+    def renew_if_due(self) -> None:
+        """Renew a held lease whose renewal is due, raising nothing: for long work between writes (planning a
+        national topology takes longer than a Lease); a renewal that fails is caught by `ensure` at the next
+        write."""
+        if self._renewed_at is not None and self.clock() - self._renewed_at >= self.s.renew_every_s:
+            self.try_acquire_or_renew()
+
     def ensure(self) -> None:
         """Guard before a write: renew if due; raise LeadershipLost unless the lease is surely ours."""
         if self._renewed_at is None:
