@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from capacity.learning.history import History
     from capacity.learning.source import PrometheusOptions
-    from capacity.operator.controller import TickReport
     from capacity.operator.refit import Fetch, RefitSettings
+    from capacity.operator.report import TickReport
     from capacity.policy.topology import Plaque
 
 

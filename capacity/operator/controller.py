@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from capacity.common.timegrid import PARIS
+from capacity.operator import publish
 from capacity.operator.decide import Decision, History, Mode, Planned, decide, effective_mode
 from capacity.operator.kube.actuator import Actuator, Outcome, spec_change
 from capacity.operator.kube.api import KubeClients, KubeError
@@ -47,49 +48,10 @@ from capacity.operator.lookahead import PlaqueDay, forecast_users, window
 from capacity.operator.ops_metrics import OpsMetrics
 from capacity.operator.plan_cache import PlanCache
 from capacity.operator.reload import Config, ConfigSource
-from capacity.planning.reasons import ReasonKind
+from capacity.operator.report import ComponentReport, TickReport
 from capacity.policy.sizing import replicas_for_users
 
 log = logging.getLogger("capctl.controller")
-
-
-@dataclass(frozen=True)
-class ComponentReport:
-    target: TargetRef
-    mode: Mode
-    status: str  # applied | unchanged | recommended | failed | skipped | held
-    decision: Decision | None = None
-    planned: Planned | None = None
-    before: Observed | None = None
-    spec: Mapping[str, int] = field(default_factory=dict)
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class TickReport:
-    now: datetime
-    leader: bool
-    components: tuple[ComponentReport, ...] = ()
-    errors: tuple[str, ...] = ()
-    aborted: str | None = None
-    config_version: str = ""
-
-    @property
-    def ok(self) -> bool:
-        bad = ("failed", "held", "skipped")
-        return (
-            self.leader
-            and self.aborted is None
-            and not self.errors
-            and all(c.status not in bad for c in self.components)
-        )
-
-    @property
-    def failed(self) -> bool:
-        """A leader's tick that did nothing useful: aborted, nothing planned, or every component failed."""
-        if not self.leader:
-            return False
-        return self.aborted is not None or all(c.status in ("failed", "held") for c in self.components)
 
 
 @dataclass(frozen=True)
@@ -348,7 +310,7 @@ class Controller:
             return self._wrong_target(t, mode, str(seen))
         if isinstance(seen, KubeError):
             self.metrics.errors.labels("kube").inc()
-            log.error("component not observed", extra={"fields": {**_fields(t), "error": str(seen)}})
+            log.error("component not observed", extra={"fields": {**publish.fields(t), "error": str(seen)}})
             return ComponentReport(t, mode, "failed", error=str(seen))
         component = days[0].plaque.component(t.component)
         plan = window(days, t.component, now, component.lead_time_s + cfg.settings.anticipation_s)
@@ -395,31 +357,18 @@ class Controller:
     ) -> ComponentReport:
         """The HPA scales another workload than the topology says: never write it; say so on the HPA."""
         self.metrics.errors.labels("target").inc()
-        log.error("component skipped: wrong scale target", extra={"fields": {**_fields(t), "error": why}})
+        log.error("component skipped: wrong scale target", extra={"fields": {**publish.fields(t), "error": why}})
         self.events.emit(
             t.object_ref(), "WrongScaleTarget", f"{why}; capctl does not write it", warning=True, context=t.context
         )
         return ComponentReport(t, mode, "skipped", d, planned, error=why)
 
     def _record_change(self, t: TargetRef, mode: Mode, out: Outcome, now: datetime) -> None:
-        d, before = out.decision, out.before
-        self.metrics.changes.labels(t.plaque, t.component, mode.value, d.direction).inc()
-        if mode is Mode.FLOOR:
-            parts = [
-                f"{k} {before.min_replicas if k == 'minReplicas' else before.max_replicas} → {v}"
-                for k, v in out.spec.items()
-            ]
-            reason = {"up": "FloorRaised", "down": "FloorLowered"}.get(d.direction, "CeilingChanged")
-        else:
-            parts = [f"replicas {before.replicas} → {out.spec.get('replicas', d.replicas)}"]
-            reason = {"up": "ScaledUp", "down": "ScaledDown"}.get(d.direction, "Scaled")
-        message = (
-            f"{', '.join(parts)} for {t.plaque}/{t.component} at {now.astimezone(PARIS).isoformat()} "
-            f"(reasons: {', '.join(d.reasons)})"
-        )
+        self.metrics.changes.labels(t.plaque, t.component, mode.value, out.decision.direction).inc()
+        reason, message = publish.change_event(t, mode, out, now)
         ref = t.object_ref()
-        if before.uid:
-            ref["uid"] = before.uid
+        if out.before.uid:
+            ref["uid"] = out.before.uid
         self.events.emit(ref, reason, message, context=t.context)
 
     # ------------------------------------------------------------------ plan and inputs
@@ -506,49 +455,18 @@ class Controller:
         users: Mapping[str, float | None],
         now: datetime,
     ) -> None:
-        m = self.metrics
-        for plaque, pps in days.items():
-            m.forecast_users.labels(plaque).set(forecast_users(pps[0], now))
-            live = users.get(plaque)
-            m.metrics_available.labels(plaque).set(0 if (self.usage is not None and live is None) else 1)
-            if live is not None:
-                m.observed_users.labels(plaque).set(live)
-        components = set()
-        for r in reports:
-            if r.decision is None or r.planned is None:
-                continue
-            labels = r.target.key
-            components.add(labels)
-            m.wish.labels(*labels).set(r.planned.wish)
-            m.planned.labels(*labels).set(r.decision.replicas)
-            m.ceiling.labels(*labels).set(r.planned.ceiling)
-            m.floor.labels(*labels).set(r.planned.floor)
-            if r.decision.current is not None:
-                m.current.labels(*labels).set(r.decision.current)
-        m.forget(self._plaques - set(days), self._components - components)
-        self._plaques, self._components = set(days), components
+        self._plaques, self._components = publish.metrics(
+            self.metrics,
+            days,
+            [(r.target, r.decision, r.planned) for r in reports],
+            users,
+            now,
+            usage_configured=self.usage is not None,
+            previous=(self._plaques, self._components),
+        )
 
     def _log_decision(self, t: TargetRef, mode: Mode, d: Decision, status: str, error: str | None = None) -> None:
-        fields: dict[str, Any] = {
-            **_fields(t),
-            "mode": mode.value,
-            "current": d.current,
-            "set": d.replicas,
-            "ceiling": d.ceiling,
-            "reasons": list(d.reasons),
-            "status": status,
-        }
-        if error:
-            fields["error"] = error
-            log.error("component not updated", extra={"fields": fields})
-        elif status == "applied":
-            log.info("component updated", extra={"fields": fields})
-        elif status == "recommended" and d.current is not None and d.replicas != d.current:
-            log.info("recommendation: would change", extra={"fields": fields})
-        elif ReasonKind.FALLBACK.value in d.reasons:
-            log.warning("metrics missing: keeping current replicas", extra={"fields": fields})
-        else:
-            log.debug("component decided", extra={"fields": fields})
+        publish.log_decision(t, mode, d, status, error)
 
 
 def _targets(cfg: Config) -> list[TargetRef]:
@@ -565,7 +483,3 @@ def _targets(cfg: Config) -> list[TargetRef]:
         for p in cfg.policies.topology.plaques
         for c in p.components
     ]
-
-
-def _fields(t: TargetRef) -> dict[str, Any]:
-    return {"plaque": t.plaque, "component": t.component, "namespace": t.namespace, "target": f"{t.kind}/{t.name}"}

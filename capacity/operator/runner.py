@@ -27,9 +27,10 @@ from datetime import datetime
 from types import FrameType
 
 from capacity.common.errors import CapctlError
-from capacity.operator.controller import Controller, TickReport
+from capacity.operator.controller import Controller
 from capacity.operator.kube.lease import LeadershipLost
 from capacity.operator.ops_metrics import Health
+from capacity.operator.report import TickReport
 
 log = logging.getLogger("capctl.runner")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from capacity.calendar.types import Calendar
 from capacity.common.timegrid import PARIS
-from capacity.operator.controller import Controller, TickReport
+from capacity.operator.controller import Controller
 from capacity.operator.decide import Mode
 from capacity.operator.kube.api import KubeClients, KubeSettings
 from capacity.operator.kube.lease import LeaderElector, LeaseSettings
@@ -26,6 +26,7 @@ from capacity.operator.live_usage import LiveUsage
 from capacity.operator.ops_metrics import Health, OpsMetrics
 from capacity.operator.refit import Fetch, RefitSettings, Refitter, Spawn, in_thread
 from capacity.operator.reload import ConfigSource, load_calendar
+from capacity.operator.report import TickReport
 from capacity.operator.runner import Runner
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from capacity.common.timegrid import PARIS
-from capacity.operator.controller import ComponentReport, TickReport
+from capacity.operator.report import ComponentReport, TickReport
 from tests.kube.conftest import POLICIES, seed, seeded
 from tests.support.fake_kube import FakeKube
 from tests.support.fake_kube.fixtures import fake_kube

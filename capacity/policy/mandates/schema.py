@@ -23,7 +23,8 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
 from capacity.common.yamlio import PathKey, YamlDoc
-from capacity.policy.mandates.problems import NOTHING, TYPE_WORDS, Problem, hints, show_value, suggest
+from capacity.policy.mandates.messages import TYPE_WORDS
+from capacity.policy.mandates.problems import NOTHING, Problem, hints, show_value, suggest
 
 SCHEMA_FILE = "mandat.schema.json"
 SCHEMA_HEADER = "# yaml-language-server: $schema=../mandat.schema.json"
