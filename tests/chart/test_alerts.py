@@ -33,6 +33,8 @@ EXPECTED_ALERTS = {
     "CapctlConfigReloadFailing",
     "CapctlPlanFailing",
     "CapctlPlaqueUnplanned",
+    "CapctlPlaqueHeld",
+    "CapctlRefitNotAccepted",
     "CapctlBudgetNearlySpent",
     "CapctlForecastErrorHigh",
 }
@@ -185,6 +187,29 @@ CASES: list[tuple[str, str, dict[str, str], list[dict[str, Any]]]] = [
                ' workloads cannot be read): see capctl_errors_total{kind="kube"} and the logs.', "warning",
                plaque="occitanie")],
     ),
+    (
+        "CapctlPlaqueHeld",
+        "20m",
+        {
+            f'capctl_plaque_held{{{POD},plaque="occitanie"}}': "1x30",
+            f'capctl_plaque_held{{{POD},plaque="grand-est"}}': "0x30",
+        },
+        [alert("CapctlPlaqueHeld", "Plaque occitanie cannot be planned (no mandate in force, or a plan error): capctl"
+               " keeps its current replicas and changes nothing there. See the PlaqueHeld Event and the logs.",
+               "warning", plaque="occitanie")],
+    ),
+    (
+        "CapctlRefitNotAccepted",
+        "20m",
+        {
+            f'capctl_refit_total{{{POD},result="rejected"}}': "0x10 1x20",
+            f'capctl_refit_total{{{POD},result="accepted"}}': "0x10 1x20",
+        },
+        [alert("CapctlRefitNotAccepted", "A weekly refit was rejected in the last day: capctl keeps planning with the"
+               " last good model. See the ModelRefitRejected or ModelRefitFailed Event.", "warning",
+               result="rejected")],
+    ),
+    ("CapctlRefitNotAccepted", "20m", {f'capctl_refit_total{{{POD},result="accepted"}}': "0x10 1x20"}, []),
     (
         "CapctlBudgetNearlySpent",
         "40m",
