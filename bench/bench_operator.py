@@ -13,7 +13,7 @@ The API server is pluggable: an `ApiServer` takes the policies folder and a work
 with every workload and HPA the topology names, and yields a kubeconfig for it (what `capctl run
 --kubeconfig` and `KubeClients` take). `fake` is tests/support/fake_kube in a child process (its CPU is not
 the operator's); `envtest` is a real etcd + kube-apiserver (tests/support/envtest.py, KUBEBUILDER_ASSETS).
-`--code DIR` runs the cases with DIR's `capacity` package (e.g. /work/main, for the "before" numbers).
+`--code DIR` runs the cases with DIR's `capacity` package (e.g. a checkout of an older commit, for "before" numbers).
 
 Targets: steady tick at 1,000 plaques ≤ 5 s wall; peak RSS ≤ 256 MiB at 50 plaques (the chart's memory
 limit) and ≤ 1 GiB at 1,000; `capctl run --once` at 50 plaques ≤ 256 MiB.
