@@ -26,6 +26,7 @@ def report(
 
     from capacity.calendar.types import check_supported
     from capacity.common.errors import InputError, french
+    from capacity.common.files import write_atomic
     from capacity.common.timegrid import PARIS, parse_step
     from capacity.planning.budget import plan_month
     from capacity.planning.monthly import month_bounds, monthly_dict, outlook_window, plan_outlook
@@ -53,8 +54,5 @@ def report(
     window = outlook_window(first, calendar.supported_range[1], datetime.now(PARIS).date())
     ahead = plan_outlook(window, step_s, pol, calendar, rates) if window else []
     page = monthly_html(monthly_dict(mandate, planned, ahead, pol.files), version())
-    try:
-        out.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {out}: {exc.strerror}") from None
+    write_atomic(out, page, "report")  # the previous report stays whole if the write fails
     typer.echo(f"rapport écrit dans {out}", err=True)
