@@ -23,11 +23,14 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from capacity.common.errors import CapctlError
 from capacity.learning.prom_http import PrometheusAuth
 from capacity.learning.queries import QueryConfig
+
+if TYPE_CHECKING:
+    from capacity.learning.source import PrometheusOptions
 
 log = logging.getLogger("capctl.usage")
 
@@ -85,6 +88,12 @@ class PrometheusUsage:
         self.max_mib = max_mib
         self._error: str | None = None
 
+    def _server(self) -> PrometheusOptions:
+        """The same reach (URL, credentials, deadline, size cap) as `capctl fit` builds its source from."""
+        from capacity.learning.source import PrometheusOptions
+
+        return PrometheusOptions(self.url, self.auth, timeout_s=self.timeout_s, max_mib=self.max_mib)
+
     @property
     def last_error(self) -> str | None:
         return self._error
@@ -100,12 +109,7 @@ class PrometheusUsage:
         return {p: values.get(p) for p in plaques}
 
     def _query(self, now: datetime) -> dict[str, float]:
-        from capacity.learning.source import PrometheusSource
-
-        source = PrometheusSource(
-            self.url, self.auth, timeout_s=self.timeout_s, max_bytes=self.max_mib * 2**20, retries=0
-        )
-        samples = source.query(self.query, int(now.timestamp()))
+        samples = self._server().source(retries=0).query(self.query, int(now.timestamp()))
         out: dict[str, float] = {}
         for s in samples:
             plaque = s.labels.get(self.plaque_label)
