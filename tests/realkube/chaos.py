@@ -16,7 +16,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -114,7 +114,28 @@ class CapctlProcess:
 
 
 @dataclass
-class HpaWatch:
+class Background:
+    """A bounded helper thread for the length of a `with` block (stopped and joined on exit)."""
+
+    _stop: threading.Event = field(default_factory=threading.Event, kw_only=True)
+    _thread: threading.Thread | None = field(default=None, kw_only=True)
+
+    def __enter__(self) -> Self:
+        self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class HpaWatch(Background):
     """Polls every HPA of the slice in a thread until stopped; keeps what a safety check needs.
 
     kube-apiserver validates minReplicas <= maxReplicas itself, so `inverted` guards against a change of
@@ -125,18 +146,6 @@ class HpaWatch:
     polls: int = 0
     inverted: list[tuple[str, str, int, int]] = field(default_factory=list)  # minReplicas > maxReplicas
     lowest_min: dict[tuple[str, str], int] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def __enter__(self) -> HpaWatch:
-        self._thread = threading.Thread(target=self._run, name="hpa-watch", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        assert self._thread is not None
-        self._thread.join(10)
 
     def _run(self) -> None:
         api = client.AutoscalingV2Api(self.kube.cp.admin_client())
@@ -159,7 +168,7 @@ class HpaWatch:
 
 
 @dataclass
-class Storm:
+class Storm(Background):
     """Another writer on the same HPAs, as fast as it can: read, edit fields capctl does not own (a label,
     the CPU target, `behavior`), then PUT with the resourceVersion it read, so both sides get 409s."""
 
@@ -169,18 +178,6 @@ class Storm:
     conflicts: int = 0
     last: dict[tuple[str, str], int] = field(default_factory=dict)  # the last value it wrote, per HPA
     error: str | None = None  # what stopped it early, if anything did
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def __enter__(self) -> Storm:
-        self._thread = threading.Thread(target=self._run, name="storm", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        assert self._thread is not None
-        self._thread.join(10)
 
     def _run(self, max_rounds: int = 20_000) -> None:
         api = client.AutoscalingV2Api(self.kube.cp.admin_client())
