@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar
 from capacity.cli.prom_opts import StepOpt, prometheus_options
@@ -45,6 +44,7 @@ def backtest(
     """
     from datetime import timedelta
 
+    from capacity.calendar.types import check_supported
     from capacity.common.timegrid import parse_date, parse_step
     from capacity.learning.backtest import BacktestOptions, run_backtest
     from capacity.learning.history import fetch_history

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, Output, OutputOpt, PoliciesOpt, load_calendar
 from capacity.cli.prom_opts import StepOpt, prometheus_options
@@ -41,6 +40,7 @@ def fit(
     quiet: QuietOpt = False,
 ) -> None:
     """Fit usage rates (shared by all plaques), plaque levels and component capacity; write the model."""
+    from capacity.calendar.types import check_supported
     from capacity.common.files import check_writable
     from capacity.common.timegrid import parse_date, parse_step
     from capacity.learning.model_file import save_model

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar
 from capacity.cli.prom_opts import prometheus_options
@@ -40,6 +39,7 @@ def forecast(
     """
     from datetime import datetime
 
+    from capacity.calendar.types import check_supported
     from capacity.cli.fit_cmd import fit_from_source
     from capacity.common.timegrid import PARIS, parse_date, parse_step
     from capacity.learning.pipeline import forecast as forecast_days

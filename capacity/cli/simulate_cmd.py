@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, ModelOpt, Output, OutputOpt, PoliciesOpt, load_calendar, load_rates
 from capacity.cli.prom_opts import prometheus_options
@@ -55,6 +54,7 @@ def simulate(
     quiet: QuietOpt = False,
 ) -> None:
     """Replay demand through hpa, cron, static, capctl and oracle with the same capacity model and delay."""
+    from capacity.calendar.types import check_supported
     from capacity.common.timegrid import parse_date
     from capacity.learning.refit import REFIT_CHOICES
     from capacity.learning.window import days_between, parse_duration_s

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from capacity.calendar.types import check_supported
 from capacity.cli import app
 from capacity.cli.common import EventsOpt, PoliciesOpt, load_calendar
 from capacity.cli.ui import QuietOpt, progress
@@ -38,6 +37,7 @@ def synth(
 
     Load it into Prometheus with `promtool tsdb create-blocks-from openmetrics FILE DATA_DIR`.
     """
+    from capacity.calendar.types import check_supported
     from capacity.common.files import check_writable
     from capacity.common.timegrid import parse_date, parse_step
     from capacity.learning.generators import generator as pick_generator
