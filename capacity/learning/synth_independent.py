@@ -100,6 +100,7 @@ SHAPES[Level.ECOLE] = {  # écoles: pupils rarely alone on the ENT, parents carr
 
 
 _DEFAULT = SynthOptions()
+AR_RHO = 0.85  # day-to-day persistence of the plaque's random level
 
 
 def generate(
@@ -116,39 +117,10 @@ def generate(
     start_s = midnight_s(first)
     comp_from = options.components_from or first
     c0 = int(bounds[max(0, (comp_from - first).days)]) // stride
-    off = (first - epoch).days
     parts = SynthParts(options.metrics)
     for plaque in plaques:
         key = (options.seed, 7919, _stable(plaque.id))
-        state, flags = segment_states(calendar, plaque, epoch, last + timedelta(days=1))
-        episode, since, after_break = _episodes(state)
-        dept = {s.departement: _dept_factors(options.seed, s.departement) for s in plaque.segments}
-        pop = plaque.population_matrix()  # [segment, profile]
-        level_of = [s.level for s in plaque.segments]
-        ar = _ar1(key, len(state))
-        users = np.zeros((len(PROFILES), int(bounds[-1])))
-        for i, d in enumerate(days):
-            k = off + i
-            rng = np.random.default_rng([*key, 1, d.toordinal()])
-            h = hours[i]
-            level_noise = {lv: float(np.exp(rng.normal(0, 0.03))) for lv in Level}
-            groups: dict[tuple[Level, int, bool, bool, int, int, bool, bool], FloatArray] = {}
-            for s_idx, seg in enumerate(plaque.segments):
-                st = int(state[k, s_idx])
-                act, hyb = dept[seg.departement]
-                weight = pop[s_idx] * act * (hyb if st == _H else 1.0) * level_noise[level_of[s_idx]]
-                rentree, bascule = bool(flags[k, s_idx, 0]), bool(flags[k, s_idx, 1])
-                tomorrow = bool(state[k + 1, s_idx] in (_P, _H, _D))
-                ep, n_since, broke = int(episode[k, s_idx]), int(since[k, s_idx]), bool(after_break[k, s_idx])
-                g = (level_of[s_idx], st, rentree, bascule, ep, n_since, broke, tomorrow)
-                groups[g] = groups.get(g, 0.0) + weight
-            day = np.zeros((len(PROFILES), h.size))
-            for (lv, st, rentree, bascule, ep, n_since, broke, tomorrow), weight in groups.items():
-                curves = _segment_day(lv, st, d, h, tomorrow)
-                curves *= _event(st, rentree, bascule, ep, n_since, broke, d, h)
-                day += weight[:, None] * curves * _state_intensity(st, ep)
-            users[:, bounds[i] : bounds[i + 1]] = day * (_accounts(d) * ar[k])
-        users *= INTENSITY[:, None]
+        users = _users(calendar, plaque, key, epoch, days, hours, bounds, None)
         noise = np.exp(_per_day(key, 2, days, bounds, lambda r, n: r.normal(0, 0.035, (len(PROFILES), n))))
         values = np.round(users * noise)[:, ::stride]
         nan_at = _per_day(key, 3, days, bounds, lambda r, n: r.random((len(PROFILES), n)))[:, ::stride] < 1e-3
@@ -161,6 +133,67 @@ def generate(
             made = _component((*key, 50 + c_idx), comp, total, days, bounds // stride, c0)
             parts.add_component(plaque.id, comp, *made)
     return parts.build(start_s, options.step_s, c0)
+
+
+def expected_users(
+    calendar: Calendar, plaque: Plaque, first: date, last: date, seed: int, known_days: int
+) -> FloatArray:
+    """What a perfect forecaster, knowing this generator and everything up to `known_days` before each day,
+    would expect [profile, 5-minute instant]: no sample or day noise, and the AR(1) day level at its
+    conditional mean given its value `known_days` earlier. The noise floor a forecast is measured against."""
+    epoch = min(first, calendar.supported_range[0])
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    hours = [_hours(d) for d in days]
+    bounds = np.concatenate([[0], np.cumsum([h.size for h in hours])]).astype(np.int64)
+    key = (seed, 7919, _stable(plaque.id))
+    return _users(calendar, plaque, key, epoch, days, hours, bounds, known_days)
+
+
+def _users(
+    calendar: Calendar,
+    plaque: Plaque,
+    key: tuple[int, ...],
+    epoch: date,
+    days: Sequence[date],
+    hours: Sequence[FloatArray],
+    bounds: IntArray,
+    known_days: int | None,
+) -> FloatArray:
+    """Users [profile, 5-minute instant] of one plaque before sample noise (`known_days`: see expected_users)."""
+    last = days[-1]
+    state, flags = segment_states(calendar, plaque, epoch, last + timedelta(days=1))
+    episode, since, after_break = _episodes(state)
+    dept = {s.departement: _dept_factors(key[0], s.departement) for s in plaque.segments}
+    pop = plaque.population_matrix()  # [segment, profile]
+    level_of = [s.level for s in plaque.segments]
+    ar = _ar1(key, len(state))
+    if known_days:  # E[level_k | level_{k-h}] of the log AR(1): its value h days before, decayed
+        earlier = np.concatenate([np.ones(known_days), ar[:-known_days]])
+        ar = np.exp(AR_RHO**known_days * np.log(earlier))
+    off = (days[0] - epoch).days
+    users = np.zeros((len(PROFILES), int(bounds[-1])))
+    for i, d in enumerate(days):
+        k = off + i
+        rng = np.random.default_rng([*key, 1, d.toordinal()])
+        h = hours[i]
+        level_noise = {lv: 1.0 if known_days is not None else float(np.exp(rng.normal(0, 0.03))) for lv in Level}
+        groups: dict[tuple[Level, int, bool, bool, int, int, bool, bool], FloatArray] = {}
+        for s_idx, seg in enumerate(plaque.segments):
+            st = int(state[k, s_idx])
+            act, hyb = dept[seg.departement]
+            weight = pop[s_idx] * act * (hyb if st == _H else 1.0) * level_noise[level_of[s_idx]]
+            rentree, bascule = bool(flags[k, s_idx, 0]), bool(flags[k, s_idx, 1])
+            tomorrow = bool(state[k + 1, s_idx] in (_P, _H, _D))
+            ep, n_since, broke = int(episode[k, s_idx]), int(since[k, s_idx]), bool(after_break[k, s_idx])
+            g = (level_of[s_idx], st, rentree, bascule, ep, n_since, broke, tomorrow)
+            groups[g] = groups.get(g, 0.0) + weight
+        day = np.zeros((len(PROFILES), h.size))
+        for (lv, st, rentree, bascule, ep, n_since, broke, tomorrow), weight in groups.items():
+            curves = _segment_day(lv, st, d, h, tomorrow)
+            curves *= _event(st, rentree, bascule, ep, n_since, broke, d, h)
+            day += weight[:, None] * curves * _state_intensity(st, ep)
+        users[:, bounds[i] : bounds[i + 1]] = day * (_accounts(d) * ar[k])
+    return np.asarray(users * INTENSITY[:, None], dtype=np.float64)
 
 
 def _hours(d: date) -> FloatArray:
@@ -289,7 +322,7 @@ def _ar1(key: tuple[int, ...], n: int) -> FloatArray:
     eps = np.random.default_rng([*key, 4]).normal(0, 0.03, n)
     ar = np.zeros(n)
     for i in range(1, n):
-        ar[i] = 0.85 * ar[i - 1] + eps[i]
+        ar[i] = AR_RHO * ar[i - 1] + eps[i]
     return np.asarray(np.exp(ar))
 
 
