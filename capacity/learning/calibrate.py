@@ -33,13 +33,24 @@ _CLASS = np.array([STATE_INDEX[s] for s in FACTOR_STATES], dtype=np.int64)
 
 @dataclass(frozen=True)
 class LaggedPeaks:
-    """Class days of one plaque with enough data: forecast (factor 1) and actual daily peaks."""
+    """Class days of one plaque with enough data: forecast curves per factor state and actual daily peaks."""
 
     days: IntArray
-    forecast: FloatArray
+    parts: FloatArray  # [day, factor state (FACTOR_STATES order) + the other states, slot], factor 1
     actual: FloatArray
     event: BoolArray
     state: IntArray  # dominant state
+
+    def forecast(self, factors: FloatArray) -> FloatArray:
+        """Daily peaks forecast with one factor per state (`factors` [state]) applied to that state's share."""
+        weights = np.append(factors[_CLASS], 1.0)
+        return np.asarray((self.parts * weights[None, :, None]).sum(axis=1).max(axis=-1), dtype=np.float64)
+
+    def log_errors(self, factors: FloatArray) -> FloatArray:
+        """log(actual / forecast) of each day with `factors` applied (NaN when unknown)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.log(self.actual / self.forecast(factors))
+        return np.asarray(np.where(np.isfinite(out), out, np.nan), dtype=np.float64)
 
 
 def scaled(rates: UsageRates, factors: FloatArray) -> UsageRates:
@@ -66,29 +77,38 @@ def lagged_peaks(
     days = np.flatnonzero(ok)
     if days.size == 0:
         empty = np.zeros(0)
-        return LaggedPeaks(days, empty, empty, np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
+        none = np.zeros((0, _CLASS.size + 1, y.shape[-1]))
+        return LaggedPeaks(days, none, empty, np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
     level = rolling[:, lag[days]]  # [profile, day]
-    pred = expected(rates, subset(pd, days), weekday[days])
-    forecast = (pred * level[:, :, None]).sum(axis=0).max(axis=-1)
+    sub, wd = subset(pd, days), weekday[days]
+    total = (expected(rates, sub, wd) * level[:, :, None]).sum(axis=0)
+    parts: list[FloatArray] = []
+    for s in _CLASS:  # expected() is linear in the rates: each factor state's share of the day alone
+        only = np.zeros(rates.rates.shape[1])
+        only[s] = 1.0
+        parts.append((expected(scaled(rates, only), sub, wd) * level[:, :, None]).sum(axis=0))
+    parts.append(total - np.sum(np.stack(parts), axis=0))
     actual = np.nanmax(np.nansum(y[:, days], axis=0), axis=-1)
-    return LaggedPeaks(days, forecast, actual, pd.event[days], pd.dominant[days])
+    return LaggedPeaks(days, np.stack(parts, axis=1), actual, pd.event[days], pd.dominant[days])
 
 
-def state_factors(peaks: LaggedPeaks, n_states: int) -> FloatArray:
-    """Factor per state for one plaque (1 for the reference states, which define the level)."""
+def state_factors(peaks: LaggedPeaks, n_states: int, iterations: int = 3) -> FloatArray:
+    """Factor per state for one plaque (1 for the reference states, which define the level), estimated
+    jointly: each state's factor from its days with the other states' factors applied to their shares."""
     out = np.ones(n_states)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        log_ratio = np.log(peaks.actual / peaks.forecast)
-    usable = np.isfinite(log_ratio) & ~peaks.event
-    measured: dict[int, float] = {}
-    for state in FACTOR_STATES:
-        s = STATE_INDEX[state]
-        vals = log_ratio[usable & (peaks.state == s)]
-        if vals.size:
-            measured[s] = float(np.median(vals)) * vals.size / (vals.size + SHRINK_DAYS)
-    for state in FACTOR_STATES:
-        s = STATE_INDEX[state]
-        out[s] = float(np.exp(measured.get(s, measured.get(PRESENTIEL, 0.0))))
+    for _ in range(iterations):
+        log_ratio = peaks.log_errors(out)
+        usable = np.isfinite(log_ratio) & ~peaks.event
+        measured: dict[int, float] = {}
+        for state in FACTOR_STATES:
+            s = STATE_INDEX[state]
+            vals = log_ratio[usable & (peaks.state == s)]
+            if vals.size:
+                total = float(np.log(out[s])) + float(np.median(vals))
+                measured[s] = total * vals.size / (vals.size + SHRINK_DAYS)
+        for state in FACTOR_STATES:
+            s = STATE_INDEX[state]
+            out[s] = float(np.exp(measured.get(s, measured.get(PRESENTIEL, 0.0))))
     return out
 
 
@@ -102,8 +122,7 @@ def relative_error(
     """Spread of daily-peak errors (factors and each day's own recent correction applied): [ordinary, event]."""
     errors: dict[bool, list[FloatArray]] = {False: [], True: []}
     for pid, p in peaks.items():
-        with np.errstate(invalid="ignore", divide="ignore"):
-            err = np.log(p.actual / (p.forecast * factors[pid][p.state]))
+        err = p.log_errors(factors[pid])
         if corrections is not None and pid in corrections:
             err = err - np.where(np.isin(p.state, _CLASS), corrections[pid], 0.0)
         errors[False].append(err[~p.event])

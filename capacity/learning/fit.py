@@ -136,7 +136,7 @@ def fit_rates(
         for pid, w in work.items()
     }
     base_factors = {pid: state_factors(p, len(DayState)) for pid, p in peaks.items()}
-    errors = {pid: recent.log_errors(p, base_factors[pid]) for pid, p in peaks.items()}
+    errors = {pid: p.log_errors(base_factors[pid]) for pid, p in peaks.items()}
     corrections = {pid: recent.rolling_corrections(p, errors[pid], options.horizon_days) for pid, p in peaks.items()}
     rates = replace(rates, relative_error=relative_error(peaks, base_factors, prior, notes, corrections))
     factors = {

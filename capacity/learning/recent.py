@@ -22,13 +22,6 @@ RECENT_SHRINK = 4.0  # a correction measured on n days counts n / (n + 4) of its
 CLASS_INDEX = np.array([STATE_INDEX[s] for s in FACTOR_STATES], dtype=np.int64)
 
 
-def log_errors(peaks: LaggedPeaks, factors: FloatArray) -> FloatArray:
-    """log(actual / forecast) of each lagged peak, the plaque's state factors applied (NaN when unknown)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.log(peaks.actual / (peaks.forecast * factors[peaks.state]))
-    return np.asarray(np.where(np.isfinite(out), out, np.nan), dtype=np.float64)
-
-
 def correction_at(peaks: LaggedPeaks, errors: FloatArray, known: int) -> float:
     """Log correction for a forecast that may read days [0, known): recent ordinary days only."""
     pick = (peaks.days < known) & (peaks.days >= known - RECENT_DAYS) & ~peaks.event & np.isfinite(errors)
