@@ -13,7 +13,12 @@ Protocol (the same code path and defaults for both):
     error of the forecast daily peak per plaque on 2021-04-26 (écoles back, collèges and lycées at a
     distance after the unified spring holidays): mean |error| and the worst plaque;
   * fit time: `fit_rates` on the two school years × 5 plaques, in memory (best of three);
-  * (no target, shown) the September rentrée 2020-09-01 forecast from a fit to 2020-08-25.
+  * (no target, shown) the September rentrée 2020-09-01 forecast from a fit to 2020-08-25;
+  * (no target, shown) the same rolling backtest on a second window, 2020-09-14 to 2020-12-18 (growth of
+    accounts, Toussaint, the November 2020 half gauge): a change tuned to the first window alone shows here;
+  * (independent history only) the noise floor: a forecaster that knows the generator itself, its day
+    level at its conditional mean given what it was 7 days before, no sample noise — scored on the same
+    days. No real forecaster can reach it (it also knows how strong the next event will be).
 Targets (issue 11): ≤ 6 % ordinary, ≤ 9 % event days; 2021-04-26 ≤ 10 % mean, ≤ 20 % worst plaque;
 band coverage 84–96 % for each class; fit ≤ 2 s.
 """
@@ -35,11 +40,13 @@ sys.path.insert(0, str(REPO))
 
 from capacity.calendar import SchoolCalendar  # noqa: E402
 from capacity.learning.backtest import BacktestOptions, run_backtest  # noqa: E402
+from capacity.learning.days import day_curves, slot_index  # noqa: E402
 from capacity.learning.fit import fit_rates  # noqa: E402
 from capacity.learning.generators import GENERATORS, generator  # noqa: E402
 from capacity.learning.history import History  # noqa: E402
 from capacity.learning.pipeline import fit_model, forecast, prepare  # noqa: E402
 from capacity.learning.synth import SynthOptions  # noqa: E402
+from capacity.learning.synth_independent import expected_users  # noqa: E402
 from capacity.learning.window import midnight_s  # noqa: E402
 from capacity.planning.demand import default_rates  # noqa: E402
 from capacity.policy.bundle import load_policies  # noqa: E402
@@ -48,6 +55,7 @@ HISTORY_FROM, FIT_TO, EVAL_FROM, EVAL_TO = date(2019, 9, 2), date(2021, 3, 31), 
 FOCUS = date(2021, 4, 26)
 SEPT, SEPT_FIT_TO = date(2020, 9, 1), date(2020, 8, 25)  # the September rentrée, a week ahead (no target)
 HORIZON = 7
+AUTUMN = (date(2020, 9, 14), date(2020, 12, 18))  # the second backtest window (no target)
 
 
 def cut(history: History, last: date) -> History:
@@ -76,17 +84,28 @@ def measure(name: str, seed: int) -> dict[str, Any]:
         fit_rates(prepared.frame, prepared.curves, prior)
         fit_s = min(fit_s, time.perf_counter() - began)
 
-    began = time.perf_counter()
-    result = run_backtest(
-        prepared.frame, prepared.curves, prior, EVAL_FROM, EVAL_TO, BacktestOptions(horizon_days=HORIZON)
-    )
-    backtest_s = time.perf_counter() - began
-    scored = [r for r in result.days if r.error is not None]
+    out: dict[str, Any] = {"fit_s": fit_s}
+    floor = oracle_peaks(calendar, plaques, prepared, seed) if name == "independent" else None
+    for window, (first, last) in {"spring": (EVAL_FROM, EVAL_TO), "autumn": AUTUMN}.items():
+        began = time.perf_counter()
+        result = run_backtest(
+            prepared.frame, prepared.curves, prior, first, last, BacktestOptions(horizon_days=HORIZON)
+        )
+        out[f"{window}_s"] = time.perf_counter() - began
+        out[window] = score(prepared, result.days, floor)
+    out["0426"] = one_day(name, calendar, plaques, history, prepared, FIT_TO, FOCUS)
+    out["0901"] = one_day(name, calendar, plaques, history, prepared, SEPT_FIT_TO, SEPT)
+    return out
+
+
+def score(prepared: Any, days: Any, floor: dict[str, np.ndarray] | None) -> dict[str, Any]:
+    """MAPE, bias and band coverage on ordinary and on event days (and the noise floor's MAPE, if known)."""
+    scored = [r for r in days if r.error is not None]
     classes = {
         "ordinary": [r for r in scored if r.class_day and not r.event_day],
         "event": [r for r in scored if r.event_day],
     }
-    out: dict[str, Any] = {"fit_s": fit_s, "backtest_s": backtest_s}
+    out: dict[str, Any] = {}
     for label, rows in classes.items():
         errors = np.array([r.error for r in rows], dtype=np.float64)
         inside = [r.low <= (r.actual_peak or 0.0) <= r.high for r in rows]
@@ -96,9 +115,27 @@ def measure(name: str, seed: int) -> dict[str, Any]:
             "bias": 100 * float(np.mean(errors)),
             "coverage": 100 * float(np.mean(inside)),
         }
+        if floor is not None:
+            best = [floor[r.plaque][prepared.frame.index(r.day)] for r in rows]
+            gaps = [abs(b - r.actual_peak) / r.actual_peak for b, r in zip(best, rows, strict=True)]
+            out[label]["floor"] = 100 * float(np.mean(gaps))
+    return out
 
-    out["0426"] = one_day(name, calendar, plaques, history, prepared, FIT_TO, FOCUS)
-    out["0901"] = one_day(name, calendar, plaques, history, prepared, SEPT_FIT_TO, SEPT)
+
+def oracle_peaks(calendar: Any, plaques: list[Any], prepared: Any, seed: int) -> dict[str, np.ndarray]:
+    """Daily peaks of the independent generator's own expectation at a 7-day horizon, per plaque, scaled by
+    the median ratio of actual to expected peaks on the class days before the first backtest window (the
+    peak of a noisy day sits above the peak of its expectation: a perfect forecaster knows by how much)."""
+    frame = prepared.frame
+    index = slot_index(midnight_s(HISTORY_FROM), 300, 10**9, frame.days)
+    out = {}
+    for p in plaques:
+        users = expected_users(calendar, p, HISTORY_FROM, EVAL_TO, seed, HORIZON).sum(axis=0)
+        peaks = np.nanmax(day_curves(users, np.where(index < users.size, index, -1)), axis=-1)
+        actual = np.nanmax(np.nansum(prepared.curves[p.id], axis=0), axis=-1)
+        before = np.arange(frame.index(AUTUMN[0]))
+        before = before[np.asarray(frame.plaques[p.id].class_day)[before]]
+        out[p.id] = peaks * float(np.nanmedian(actual[before] / peaks[before]))
     return out
 
 
@@ -147,21 +184,31 @@ def main() -> None:
     )
     print(head)
     for n, r in results.items():
-        w = r["0426"]
+        w, sp = r["0426"], r["spring"]
         print(
-            f"{n:<12} {r['ordinary']['mape']:>11.1f} % {r['event']['mape']:>9.1f} % {w['mean']:>9.1f} % "
-            f"{w['worst']:>+7.1f} % {w['worst_plaque'][:10]:>10} {r['ordinary']['coverage']:>7.0f} % "
-            f"{r['event']['coverage']:>7.0f} % {r['fit_s']:>4.2f} s"
+            f"{n:<12} {sp['ordinary']['mape']:>11.1f} % {sp['event']['mape']:>9.1f} % {w['mean']:>9.1f} % "
+            f"{w['worst']:>+7.1f} % {w['worst_plaque'][:10]:>10} {sp['ordinary']['coverage']:>7.0f} % "
+            f"{sp['event']['coverage']:>7.0f} % {r['fit_s']:>4.2f} s"
         )
     print(f"{'target':<12} {'<= 6 %':>13} {'<= 9 %':>11} {'<= 10 %':>11} {'<= 20 %':>20} {'84-96 %':>9} "
           f"{'84-96 %':>9} {'<= 2 s':>6}")  # fmt: skip
     for n, r in results.items():
-        o, e, w = r["ordinary"], r["event"], r["0426"]
+        o, e, w = r["spring"]["ordinary"], r["spring"]["event"], r["0426"]
         print(
             f"{n}: {o['days']} ordinary / {e['days']} event plaque-days, bias {o['bias']:+.1f} % / "
             f"{e['bias']:+.1f} %; 04-26 bias {w['bias']:+.1f} %, inside the band {w['inside_band']}; "
-            f"backtest {r['backtest_s']:.1f} s"
+            f"backtest {r['spring_s']:.1f} s"
         )
+        ao, ae = r["autumn"]["ordinary"], r["autumn"]["event"]
+        print(
+            f"  autumn window {AUTUMN[0]} to {AUTUMN[1]}: MAPE {ao['mape']:.1f} % ordinary ({ao['days']}) / "
+            f"{ae['mape']:.1f} % event ({ae['days']}), coverage {ao['coverage']:.0f} / {ae['coverage']:.0f} %"
+        )
+        if "floor" in o:
+            print(
+                f"  noise floor (a forecaster knowing the generator): spring {o['floor']:.1f} % ordinary / "
+                f"{e['floor']:.1f} % event, autumn {ao['floor']:.1f} % / {ae['floor']:.1f} %"
+            )
         sept = r["0901"]
         print(
             f"  September rentrée 2020-09-01 from a fit to {SEPT_FIT_TO}: mean |error| {sept['mean']:.1f} %, "
