@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from capacity.calendar import SchoolCalendar  # noqa: E402
+from capacity.common.timegrid import BASE_STEP_S  # noqa: E402
 from capacity.learning.backtest import BacktestOptions, run_backtest  # noqa: E402
 from capacity.learning.days import day_curves, slot_index  # noqa: E402
 from capacity.learning.fit import fit_rates  # noqa: E402
@@ -127,11 +128,11 @@ def oracle_peaks(calendar: Any, plaques: list[Any], prepared: Any, seed: int) ->
     the median ratio of actual to expected peaks on the class days before the first backtest window (the
     peak of a noisy day sits above the peak of its expectation: a perfect forecaster knows by how much)."""
     frame = prepared.frame
-    index = slot_index(midnight_s(HISTORY_FROM), 300, 10**9, frame.days)
     out = {}
     for p in plaques:
         users = expected_users(calendar, p, HISTORY_FROM, EVAL_TO, seed, HORIZON).sum(axis=0)
-        peaks = np.nanmax(day_curves(users, np.where(index < users.size, index, -1)), axis=-1)
+        index = slot_index(midnight_s(HISTORY_FROM), BASE_STEP_S, users.size, frame.days)
+        peaks = np.nanmax(day_curves(users, index), axis=-1)
         actual = np.nanmax(np.nansum(prepared.curves[p.id], axis=0), axis=-1)
         before = np.arange(frame.index(AUTUMN[0]))
         before = before[np.asarray(frame.plaques[p.id].class_day)[before]]

@@ -109,17 +109,14 @@ def generate(
     """Independent synthetic history of local days first..last (inclusive) for `plaques`."""
     if last < first:
         raise InputError(f"--to {last} is before --from {first}")
-    epoch = min(first, calendar.supported_range[0])
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    hours = [_hours(d) for d in days]
-    bounds = np.concatenate([[0], np.cumsum([h.size for h in hours])]).astype(np.int64)
+    epoch, days, hours, bounds = _grid(calendar, first, last)
     stride = options.step_s // BASE_STEP_S
     start_s = midnight_s(first)
     comp_from = options.components_from or first
     c0 = int(bounds[max(0, (comp_from - first).days)]) // stride
     parts = SynthParts(options.metrics)
     for plaque in plaques:
-        key = (options.seed, 7919, _stable(plaque.id))
+        key = _key(options.seed, plaque)
         users = _users(calendar, plaque, key, epoch, days, hours, bounds, None)
         noise = np.exp(_per_day(key, 2, days, bounds, lambda r, n: r.normal(0, 0.035, (len(PROFILES), n))))
         values = np.round(users * noise)[:, ::stride]
@@ -141,12 +138,23 @@ def expected_users(
     """What a perfect forecaster, knowing this generator and everything up to `known_days` before each day,
     would expect [profile, 5-minute instant]: no sample or day noise, and the AR(1) day level at its
     conditional mean given its value `known_days` earlier. The noise floor a forecast is measured against."""
+    epoch, days, hours, bounds = _grid(calendar, first, last)
+    return _users(calendar, plaque, _key(seed, plaque), epoch, days, hours, bounds, known_days)
+
+
+def _grid(calendar: Calendar, first: date, last: date) -> tuple[date, list[date], list[FloatArray], IntArray]:
+    """(first day of the random processes, the days first..last, the local hour of each of their instants,
+    where each day starts in the instant series)."""
     epoch = min(first, calendar.supported_range[0])
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     hours = [_hours(d) for d in days]
     bounds = np.concatenate([[0], np.cumsum([h.size for h in hours])]).astype(np.int64)
-    key = (seed, 7919, _stable(plaque.id))
-    return _users(calendar, plaque, key, epoch, days, hours, bounds, known_days)
+    return epoch, days, hours, bounds
+
+
+def _key(seed: int, plaque: Plaque) -> tuple[int, ...]:
+    """What every random draw of one plaque is keyed by."""
+    return (seed, 7919, _stable(plaque.id))
 
 
 def _users(
@@ -174,9 +182,11 @@ def _users(
     users = np.zeros((len(PROFILES), int(bounds[-1])))
     for i, d in enumerate(days):
         k = off + i
-        rng = np.random.default_rng([*key, 1, d.toordinal()])
         h = hours[i]
-        level_noise = {lv: 1.0 if known_days is not None else float(np.exp(rng.normal(0, 0.03))) for lv in Level}
+        level_noise = dict.fromkeys(Level, 1.0)  # a forecaster cannot know the day's draw
+        if known_days is None:
+            rng = np.random.default_rng([*key, 1, d.toordinal()])
+            level_noise = {lv: float(np.exp(rng.normal(0, 0.03))) for lv in Level}
         groups: dict[tuple[Level, int, bool, bool, int, int, bool, bool], FloatArray] = {}
         for s_idx, seg in enumerate(plaque.segments):
             st = int(state[k, s_idx])

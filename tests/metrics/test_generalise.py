@@ -87,7 +87,7 @@ def test_state_factors_are_estimated_jointly_on_days_that_mix_states():
     parts[:40, 1] = 0.0  # the first 40 days: everyone in class
     state = np.full(n, P, dtype=np.int64)
     state[40:] = H  # hybrid days where the lycées hold most accounts
-    truth = np.zeros(6) + 1.0
+    truth = np.ones(6)
     truth[P], truth[H] = 1.2, 0.9
     peaks = LaggedPeaks(np.arange(n, dtype=np.int64), parts, np.zeros(n), np.zeros(n, dtype=bool), state)
     peaks = replace(peaks, actual=peaks.forecast(truth))
