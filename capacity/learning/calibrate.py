@@ -20,7 +20,7 @@ import numpy as np
 
 from capacity.calendar.types import CLASS_STATES, STATE_INDEX, DayState
 from capacity.common.arrays import BoolArray, FloatArray, IntArray
-from capacity.learning.days import PlaqueDays, expected
+from capacity.learning.days import CLASS_INDEX, PlaqueDays, expected
 from capacity.learning.levels import level_ratios, subset
 from capacity.learning.robust import robust_spread, rolling_nanmedian
 from capacity.planning.demand import UsageRates
@@ -28,7 +28,6 @@ from capacity.planning.demand import UsageRates
 SHRINK_DAYS = 5.0  # a factor measured on n days counts n / (n + 5) of its log
 FACTOR_STATES = tuple(s for s in DayState if s in CLASS_STATES)
 PRESENTIEL = STATE_INDEX[DayState.PRESENTIEL]
-_CLASS = np.array([STATE_INDEX[s] for s in FACTOR_STATES], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class LaggedPeaks:
 
     def forecast(self, factors: FloatArray) -> FloatArray:
         """Daily peaks forecast with one factor per state (`factors` [state]) applied to that state's share."""
-        weights = np.append(factors[_CLASS], 1.0)
+        weights = np.append(factors[CLASS_INDEX], 1.0)
         return np.asarray((self.parts * weights[None, :, None]).sum(axis=1).max(axis=-1), dtype=np.float64)
 
     def log_errors(self, factors: FloatArray) -> FloatArray:
@@ -77,13 +76,13 @@ def lagged_peaks(
     days = np.flatnonzero(ok)
     if days.size == 0:
         empty = np.zeros(0)
-        none = np.zeros((0, _CLASS.size + 1, y.shape[-1]))
+        none = np.zeros((0, CLASS_INDEX.size + 1, y.shape[-1]))
         return LaggedPeaks(days, none, empty, np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
     level = rolling[:, lag[days]]  # [profile, day]
     sub, wd = subset(pd, days), weekday[days]
     total = (expected(rates, sub, wd) * level[:, :, None]).sum(axis=0)
     parts: list[FloatArray] = []
-    for s in _CLASS:  # expected() is linear in the rates: each factor state's share of the day alone
+    for s in CLASS_INDEX:  # expected() is linear in the rates: each factor state's share of the day alone
         only = np.zeros(rates.rates.shape[1])
         only[s] = 1.0
         parts.append((expected(scaled(rates, only), sub, wd) * level[:, :, None]).sum(axis=0))
@@ -124,7 +123,7 @@ def relative_error(
     for pid, p in peaks.items():
         err = p.log_errors(factors[pid])
         if corrections is not None and pid in corrections:
-            err = err - np.where(np.isin(p.state, _CLASS), corrections[pid], 0.0)
+            err = err - np.where(np.isin(p.state, CLASS_INDEX), corrections[pid], 0.0)
         errors[False].append(err[~p.event])
         errors[True].append(err[p.event])
     out = np.array(prior.relative_error, copy=True)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from capacity.calendar.types import STATE_INDEX
 from capacity.common.arrays import FloatArray
-from capacity.learning.calibrate import FACTOR_STATES, LaggedPeaks
+from capacity.learning.calibrate import LaggedPeaks
+from capacity.learning.days import CLASS_INDEX
 from capacity.learning.robust import nanmedian0
 
 RECENT_DAYS = 28  # calendar days of ordinary class days the correction reads
 RECENT_SHRINK = 4.0  # a correction measured on n days counts n / (n + 4) of its log
-CLASS_INDEX = np.array([STATE_INDEX[s] for s in FACTOR_STATES], dtype=np.int64)
 
 
 def correction_at(peaks: LaggedPeaks, errors: FloatArray, known: int) -> float:
