@@ -7,8 +7,11 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
 from capacity.common.timegrid import PARIS
 from capacity.operator.decide import Mode
+from capacity.operator.report import TickReport
 from capacity.policy.bundle import load_policies
 from tests.kube.conftest import HOME, HPA_MAX, HPA_MIN, POLICIES, REPLICAS, all_hpas, all_scales, make_instance, seed
 from tests.support.fake_kube import FakeKube
@@ -16,6 +19,17 @@ from tests.support.fake_kube import FakeKube
 RENTREE = datetime(2021, 4, 26, 6, 30, tzinfo=PARIS)
 MERGE = "application/merge-patch+json"
 HPA_PATH = re.compile(r"^/apis/autoscaling/v2/namespaces/([^/]+)/horizontalpodautoscalers/([^/]+)$")
+
+
+def assert_recommends_raising_grand_est_api(report: TickReport, registry: CollectorRegistry) -> None:
+    """In recommend mode on the rentrée morning: grand-est's api is recommended above the HPA's minimum,
+    and the planned-replicas metric says the same number."""
+    ge = {c.target.component: c for c in report.components if c.target.plaque == "grand-est"}
+    assert ge["api"].status == "recommended"
+    assert ge["api"].decision is not None and ge["api"].decision.replicas > HPA_MIN  # it would raise
+    assert registry.get_sample_value("capctl_planned_replicas", {"plaque": "grand-est", "component": "api"}) == float(
+        ge["api"].decision.replicas
+    )
 
 
 def ceilings(policies: Path = POLICIES) -> dict[tuple[str, str], int]:
@@ -42,12 +56,7 @@ def test_recommend_writes_nothing_to_workloads(seeded: FakeKube, tmp_path: Path)
     assert all_hpas(seeded) == hpas and all_scales(seeded) == scales
     # only its own Lease and state ConfigMap, in its own namespace
     assert writes_outside(seeded, rf"^/api(s/coordination\.k8s\.io)?/v1/namespaces/{HOME}/(leases|configmaps)") == []
-    ge = {c.target.component: c for c in report.components if c.target.plaque == "grand-est"}
-    assert ge["api"].status == "recommended"
-    assert ge["api"].decision is not None and ge["api"].decision.replicas > HPA_MIN  # it would raise
-    assert a.metrics.registry.get_sample_value(
-        "capctl_planned_replicas", {"plaque": "grand-est", "component": "api"}
-    ) == float(ge["api"].decision.replicas)
+    assert_recommends_raising_grand_est_api(report, a.metrics.registry)
 
 
 def test_floor_patches_each_hpa_once_with_its_resource_version(seeded: FakeKube, tmp_path: Path) -> None:

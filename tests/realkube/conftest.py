@@ -26,7 +26,7 @@ from capacity.operator.kube.api import KubeSettings
 from capacity.operator.kube.state import CONFIGMAP_NAME
 from capacity.operator.wiring import Operator, OperatorOptions, build_operator
 from capacity.policy.bundle import load_policies
-from tests.kube.conftest import cached_calendar
+from tests.kube.conftest import HPA_MAX, HPA_MIN, POLICIES, REPLICAS, cached_calendar
 from tests.support.envtest import (  # noqa: F401 - fixtures and the summary hook
     ControlPlane,
     control_plane,
@@ -35,9 +35,6 @@ from tests.support.envtest import (  # noqa: F401 - fixtures and the summary hoo
     unique_name,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-POLICIES = REPO / "policies"
-HPA_MIN, HPA_MAX, REPLICAS = 2, 10, 2
 RENTREE = datetime(2021, 4, 26, 6, 30, tzinfo=PARIS)  # Monday after the spring holidays of zone B
 HOLIDAY = datetime(2021, 4, 19, 6, 30, tzinfo=PARIS)  # Monday of those holidays (zone B)
 NAMESPACE_LINE = re.compile(r"^(\s+namespace:\s*)(\S+)\s*$", re.MULTILINE)

@@ -11,7 +11,7 @@ from kubernetes.client.exceptions import ApiException
 
 from capacity.operator.decide import Mode
 from capacity.operator.kube.state import CONFIGMAP_NAME
-from tests.kube.test_modes import ceilings
+from tests.kube.test_modes import assert_recommends_raising_grand_est_api, ceilings
 from tests.realkube.conftest import HOLIDAY, HPA_MAX, HPA_MIN, RENTREE, REPLICAS, Slice, make_slice
 
 ZONES_B_C = ("grand-est", "seine-maritime", "occitanie")
@@ -30,12 +30,7 @@ def test_recommend_writes_nothing_to_workloads(kube: Slice) -> None:
     own = [c.metadata.name for c in kube.core.list_namespaced_config_map(kube.home).items]
     assert [n for n in own if n != "kube-root-ca.crt"] == [CONFIGMAP_NAME]  # (that one: kube-controller-manager's)
     assert kube.state().metadata.labels == {"app.kubernetes.io/managed-by": "capctl"}
-    ge = {c.target.component: c for c in report.components if c.target.plaque == "grand-est"}
-    assert ge["api"].status == "recommended"
-    assert ge["api"].decision is not None and ge["api"].decision.replicas > HPA_MIN  # it would raise
-    assert a.metrics.registry.get_sample_value(
-        "capctl_planned_replicas", {"plaque": "grand-est", "component": "api"}
-    ) == float(ge["api"].decision.replicas)
+    assert_recommends_raising_grand_est_api(report, a.metrics.registry)
 
 
 def test_floor_on_the_rentree_morning_sets_every_hpa_and_records_events(kube: Slice) -> None:
