@@ -16,9 +16,9 @@ Protocol (the same code path and defaults for both):
   * (no target, shown) the September rentrée 2020-09-01 forecast from a fit to 2020-08-25;
   * (no target, shown) the same rolling backtest on a second window, 2020-09-14 to 2020-12-18 (growth of
     accounts, Toussaint, the November 2020 half gauge): a change tuned to the first window alone shows here;
-  * (independent history only) the noise floor: a forecaster that knows the generator itself, its day
-    level at its conditional mean given what it was 7 days before, no sample noise — scored on the same
-    days. No real forecaster can reach it (it also knows how strong the next event will be).
+  * the noise floor of each history: a forecaster that knows the generator itself, its day level at its
+    conditional mean given what it was 7 days before, no sample or day noise — scored on the same days.
+    No real forecaster can reach it (it also knows how strong the next event will be).
 Targets (issue 11): ≤ 6 % ordinary, ≤ 9 % event days; 2021-04-26 ≤ 10 % mean, ≤ 20 % worst plaque;
 band coverage 84–96 % for each class; fit ≤ 2 s.
 """
@@ -43,11 +43,10 @@ from capacity.common.timegrid import BASE_STEP_S  # noqa: E402
 from capacity.learning.backtest import BacktestOptions, run_backtest  # noqa: E402
 from capacity.learning.days import day_curves, slot_index  # noqa: E402
 from capacity.learning.fit import fit_rates  # noqa: E402
-from capacity.learning.generators import GENERATORS, generator  # noqa: E402
+from capacity.learning.generators import EXPECTATIONS, GENERATORS, generator  # noqa: E402
 from capacity.learning.history import History  # noqa: E402
 from capacity.learning.pipeline import fit_model, forecast, prepare  # noqa: E402
 from capacity.learning.synth import SynthOptions  # noqa: E402
-from capacity.learning.synth_independent import expected_users  # noqa: E402
 from capacity.learning.window import midnight_s  # noqa: E402
 from capacity.planning.demand import default_rates  # noqa: E402
 from capacity.policy.bundle import load_policies  # noqa: E402
@@ -86,7 +85,7 @@ def measure(name: str, seed: int) -> dict[str, Any]:
         fit_s = min(fit_s, time.perf_counter() - began)
 
     out: dict[str, Any] = {"fit_s": fit_s}
-    floor = oracle_peaks(calendar, plaques, prepared, seed) if name == "independent" else None
+    floor = oracle_peaks(name, calendar, plaques, prepared, seed)
     for window, (first, last) in {"spring": (EVAL_FROM, EVAL_TO), "autumn": AUTUMN}.items():
         began = time.perf_counter()
         result = run_backtest(
@@ -99,8 +98,8 @@ def measure(name: str, seed: int) -> dict[str, Any]:
     return out
 
 
-def score(prepared: Any, days: Any, floor: dict[str, np.ndarray] | None) -> dict[str, Any]:
-    """MAPE, bias and band coverage on ordinary and on event days (and the noise floor's MAPE, if known)."""
+def score(prepared: Any, days: Any, floor: dict[str, np.ndarray]) -> dict[str, Any]:
+    """MAPE, bias and band coverage on ordinary and on event days, and the noise floor's MAPE."""
     scored = [r for r in days if r.error is not None]
     classes = {
         "ordinary": [r for r in scored if r.class_day and not r.event_day],
@@ -116,21 +115,20 @@ def score(prepared: Any, days: Any, floor: dict[str, np.ndarray] | None) -> dict
             "bias": 100 * float(np.mean(errors)),
             "coverage": 100 * float(np.mean(inside)),
         }
-        if floor is not None:
-            best = [floor[r.plaque][prepared.frame.index(r.day)] for r in rows]
-            gaps = [abs(b - r.actual_peak) / r.actual_peak for b, r in zip(best, rows, strict=True)]
-            out[label]["floor"] = 100 * float(np.mean(gaps))
+        best = [floor[r.plaque][prepared.frame.index(r.day)] for r in rows]
+        gaps = [abs(b - r.actual_peak) / r.actual_peak for b, r in zip(best, rows, strict=True)]
+        out[label]["floor"] = 100 * float(np.mean(gaps))
     return out
 
 
-def oracle_peaks(calendar: Any, plaques: list[Any], prepared: Any, seed: int) -> dict[str, np.ndarray]:
-    """Daily peaks of the independent generator's own expectation at a 7-day horizon, per plaque, scaled by
+def oracle_peaks(name: str, calendar: Any, plaques: list[Any], prepared: Any, seed: int) -> dict[str, np.ndarray]:
+    """Daily peaks of the generator's own expectation at a 7-day horizon, per plaque, scaled by
     the median ratio of actual to expected peaks on the class days before the first backtest window (the
     peak of a noisy day sits above the peak of its expectation: a perfect forecaster knows by how much)."""
     frame = prepared.frame
     out = {}
     for p in plaques:
-        users = expected_users(calendar, p, HISTORY_FROM, EVAL_TO, seed, HORIZON).sum(axis=0)
+        users = EXPECTATIONS[name](calendar, p, HISTORY_FROM, EVAL_TO, seed, HORIZON).sum(axis=0)
         index = slot_index(midnight_s(HISTORY_FROM), BASE_STEP_S, users.size, frame.days)
         peaks = np.nanmax(day_curves(users, index), axis=-1)
         actual = np.nanmax(np.nansum(prepared.curves[p.id], axis=0), axis=-1)
@@ -205,11 +203,10 @@ def main() -> None:
             f"  autumn window {AUTUMN[0]} to {AUTUMN[1]}: MAPE {ao['mape']:.1f} % ordinary ({ao['days']}) / "
             f"{ae['mape']:.1f} % event ({ae['days']}), coverage {ao['coverage']:.0f} / {ae['coverage']:.0f} %"
         )
-        if "floor" in o:
-            print(
-                f"  noise floor (a forecaster knowing the generator): spring {o['floor']:.1f} % ordinary / "
-                f"{e['floor']:.1f} % event, autumn {ao['floor']:.1f} % / {ae['floor']:.1f} %"
-            )
+        print(
+            f"  noise floor (a forecaster knowing the generator): spring {o['floor']:.1f} % ordinary / "
+            f"{e['floor']:.1f} % event, autumn {ao['floor']:.1f} % / {ae['floor']:.1f} %"
+        )
         sept = r["0901"]
         print(
             f"  September rentrée 2020-09-01 from a fit to {SEPT_FIT_TO}: mean |error| {sept['mean']:.1f} %, "

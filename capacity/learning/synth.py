@@ -36,6 +36,7 @@ from capacity.policy.topology import PROFILES, Component, Plaque
 METRICS = ("sessions", "requests", "cpu")
 PROFILE_LABELS = ("eleve", "enseignant", "parent")
 EPOCH = date(2015, 8, 1)  # the AR(1) day multiplier runs from here so any window sees the same values
+AR_RHO = 0.5  # day-to-day persistence of the day multiplier
 _KINDS = {
     DayState.PRESENTIEL: "class",
     DayState.HYBRIDE: "hybrid",
@@ -201,20 +202,12 @@ def generate(
     bounds = np.searchsorted(day_of, np.arange(len(days) + 1))
     parts = SynthParts(options.metrics)
     for p_idx, plaque in enumerate(plaques):
-        key = (options.seed, _stable(plaque.id))
-        infos = [segment_infos(calendar, plaque, d) for d in [*days, last + timedelta(days=1)]]
-        users = np.zeros((len(PROFILES), n_base))
+        key = _key(options.seed, plaque)
+        users = _users(calendar, plaque, key, days, hours, bounds, None)
         spikes = np.ones(n_base)
-        mult = _day_multipliers(key, first, last)
-        intensity = np.random.default_rng([*key, 1]).uniform(0.8, 1.25, len(PROFILES)) * np.array(INTENSITY)
-        habits = np.random.default_rng([*key, 2]).uniform(-0.13, 0.13, 2)
         for i, d in enumerate(days):
             a, b = int(bounds[i]), int(bounds[i + 1])
             h = hours[a:b]
-            rng = np.random.default_rng([*key, 3, d.toordinal()])
-            jitter = Habits(rush_h=habits[0] + rng.normal(0, 0.07), evening_h=habits[1] + rng.normal(0, 0.15))
-            curve = _day_users(plaque, d, infos[i], infos[i + 1], h, jitter, intensity, rng)
-            users[:, a:b] = curve * mult[i] * np.exp(rng.normal(0, 0.025, (len(PROFILES), 1)))
             spot = _incident_time(key, d)
             if spot is not None:
                 spikes[a:b] = incident(h, spot)
@@ -232,6 +225,57 @@ def generate(
             made = _component((*key, 10 + c_idx), comp, total, spikes[::stride], days, day_starts)
             parts.add_component(plaque.id, comp, *made)
     return parts.build(start_s, options.step_s, c0)
+
+
+def expected_users(
+    calendar: Calendar, plaque: Plaque, first: date, last: date, seed: int, known_days: int
+) -> FloatArray:
+    """What a perfect forecaster, knowing this generator and everything up to `known_days` before each day,
+    would expect [profile, 5-minute instant]: no sample or day noise, no incident, each day's habits and
+    surge draws at their middle, and the AR(1) day multiplier at its conditional mean given its value
+    `known_days` earlier. The noise floor a forecast is measured against (as synth_independent's)."""
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    _day_of, hours = _instants(days)
+    bounds = np.searchsorted(_day_of, np.arange(len(days) + 1))
+    return _users(calendar, plaque, _key(seed, plaque), days, hours, bounds, known_days)
+
+
+def _key(seed: int, plaque: Plaque) -> tuple[int, ...]:
+    """What every random draw of one plaque is keyed by."""
+    return (seed, _stable(plaque.id))
+
+
+def _users(
+    calendar: Calendar,
+    plaque: Plaque,
+    key: tuple[int, ...],
+    days: Sequence[date],
+    hours: FloatArray,
+    bounds: IntArray,
+    known_days: int | None,
+) -> FloatArray:
+    """Users [profile, 5-minute instant] of one plaque before incidents and sample noise (`known_days`:
+    see expected_users; None draws every day's randomness)."""
+    last = days[-1]
+    infos = [segment_infos(calendar, plaque, d) for d in [*days, last + timedelta(days=1)]]
+    users = np.zeros((len(PROFILES), hours.size))
+    mult = _day_multipliers(key, days[0], last, known_days)
+    intensity = np.random.default_rng([*key, 1]).uniform(0.8, 1.25, len(PROFILES)) * np.array(INTENSITY)
+    habits = np.random.default_rng([*key, 2]).uniform(-0.13, 0.13, 2)
+    middle = {"rentree": 0.5, "bascule": 0.5}
+    for i, d in enumerate(days):
+        a, b = int(bounds[i]), int(bounds[i + 1])
+        if known_days is not None:  # a forecaster cannot know the day's draws: their middle
+            jitter = Habits(rush_h=habits[0], evening_h=habits[1])
+            users[:, a:b] = _day_users(plaque, d, infos[i], infos[i + 1], hours[a:b], jitter, intensity, middle)
+            users[:, a:b] *= mult[i]
+            continue
+        rng = np.random.default_rng([*key, 3, d.toordinal()])
+        jitter = Habits(rush_h=habits[0] + rng.normal(0, 0.07), evening_h=habits[1] + rng.normal(0, 0.15))
+        draws = {name: float(rng.uniform(0, 1)) for name in ("rentree", "bascule")}
+        curve = _day_users(plaque, d, infos[i], infos[i + 1], hours[a:b], jitter, intensity, draws)
+        users[:, a:b] = curve * mult[i] * np.exp(rng.normal(0, 0.025, (len(PROFILES), 1)))
+    return users
 
 
 def _instants(days: Sequence[date]) -> tuple[IntArray, FloatArray]:
@@ -256,14 +300,14 @@ def _day_users(
     h: FloatArray,
     habits: Habits,
     intensity: FloatArray,
-    rng: np.random.Generator,
+    draws: Mapping[str, float],
 ) -> FloatArray:
-    """Users connected per profile at hours `h` of day `d`, summed over the plaque's segments."""
+    """Users connected per profile at hours `h` of day `d`, summed over the plaque's segments (`draws`: the
+    day's surge strengths in [0, 1])."""
     out = np.zeros((len(PROFILES), h.size))
     accounts = _accounts(d)
     season = 1 + 0.05 * math.cos(2 * math.pi * (d.timetuple().tm_yday - 15) / 365.25)
     habit = 1.0 if d < date(2020, 3, 16) else 1.1  # the first lockdown left ENT habits behind
-    draws = {name: rng.uniform(0, 1) for name in ("rentree", "bascule")}
     groups: dict[tuple[Level, DayInfo, bool], FloatArray] = {}
     for seg, info, nxt in zip(plaque.segments, today, tomorrow, strict=True):
         k = (seg.level, replace(info, because=()), bool(nxt.rentree and not info.has_class))
@@ -317,14 +361,17 @@ def _accounts(d: date) -> float:
     return (1 + 0.045 * (year - 2020)) * (1 + 0.06 * elapsed)
 
 
-def _day_multipliers(key: tuple[int, ...], first: date, last: date) -> FloatArray:
-    """AR(1) day-to-day multiplier (ρ = 0.5, σ ≈ 4.5 %) from EPOCH, cut to first..last."""
+def _day_multipliers(key: tuple[int, ...], first: date, last: date, known_days: int | None = None) -> FloatArray:
+    """AR(1) day-to-day multiplier (ρ = 0.5, σ ≈ 4.5 %) from EPOCH, cut to first..last; with `known_days`,
+    its conditional mean given its value that many days before (in log: the earlier value, decayed)."""
     start = min(EPOCH, first)
     n = (last - start).days + 1
     eps = np.random.default_rng([*key, 6]).normal(0, 0.039, n)
     ar = np.zeros(n)
     for i in range(1, n):
-        ar[i] = 0.5 * ar[i - 1] + eps[i]
+        ar[i] = AR_RHO * ar[i - 1] + eps[i]
+    if known_days:
+        ar = AR_RHO**known_days * np.concatenate([np.zeros(known_days), ar[:-known_days]])
     return np.asarray(np.exp(ar[(first - start).days :]))
 
 
