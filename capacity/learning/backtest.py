@@ -27,7 +27,7 @@ from capacity.learning import pooling
 from capacity.learning.calibrate import scaled
 from capacity.learning.days import DayFrame, PlaqueDays, expected
 from capacity.learning.fit import FitOptions, fit_rates
-from capacity.learning.levels import level_ratios, subset, trailing_level
+from capacity.learning.levels import level_ratios, level_start, read_year, subset, trailing_level, year_starts
 from capacity.learning.recent import RECENT_DAYS
 from capacity.planning.demand import BAND_Z, UsageRates
 
@@ -140,7 +140,7 @@ def _rolling(
         fit = state["fit"]
         out = {}
         for pid in frame.plaques:
-            level = fit.levels[pid]
+            level, year = fit.levels[pid], fit.level_years.get(pid)
             if pid in fit.fitted_plaques:
                 # Only the last `level_window_days` reference days matter: measure them on visible data.
                 lo = max(0, known - 4 * options.fit.level_window_days)
@@ -148,13 +148,17 @@ def _rolling(
                 ratios = level_ratios(
                     recent, seen[pid][:, lo:], fit.rates, frame.weekday[lo:], options.fit.min_coverage
                 )
-                level = trailing_level(ratios, known - lo, options.fit.level_window_days)
+                starts = year_starts(recent)
+                first, new_year = level_start(starts, ratios, known - lo)
+                level = trailing_level(ratios, known - lo, options.fit.level_window_days, first=first)
+                year = read_year(frame.days[lo:], starts, known - lo, new_year)
             # The factors carry the recent correction (recent.py) measured at the refit's own cutoff, at
             # most refit_days - 1 days before this one: re-measuring it at every cutoff doubled the
             # backtest's time for ~0.1 point of MAPE on the validation window.
             factors = fit.factors[pid]
             states = pooling.recent_states(frame.plaques[pid].state, known - RECENT_DAYS, known)
-            out[pid] = (pooling.with_new_states(scaled(fit.rates, factors), states), level)
+            rates = replace(scaled(fit.rates, factors), level_year=year)
+            out[pid] = (pooling.with_new_states(rates, states), level)
         return out
 
     return forecast
@@ -197,7 +201,7 @@ def _score(
     one = subset(pd, np.array([d]))
     users = (expected(rates, one, frame.weekday[d : d + 1])[:, 0] * level[:, None]).sum(axis=0)
     event = bool(pd.event[d])
-    rel = rates.day_error([int(x) for x in pd.state[d]], [[bool(x) for x in row] for row in pd.flags[d]])
+    rel = rates.day_error([int(x) for x in pd.state[d]], [[bool(x) for x in row] for row in pd.flags[d]], frame.days[d])
     peak = float(users.max())
     actual_peak = actual_hour = shift = None
     at_hour = float("nan")

@@ -28,7 +28,7 @@ from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.learning import pooling, recent
 from capacity.learning.calibrate import lagged_peaks, relative_error, state_factors
 from capacity.learning.days import COMBOS, DayFrame, PlaqueDays, expected, mix
-from capacity.learning.levels import cut, level_ratios, subset, trailing_level
+from capacity.learning.levels import cut, level_ratios, level_start, read_year, subset, trailing_level, year_starts
 from capacity.learning.robust import moving_average, nanmedian0, rolling_nanmedian
 from capacity.planning.demand import FLAGS, UsageRates
 from capacity.policy.topology import PROFILES
@@ -62,6 +62,7 @@ class FitResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     base_factors: Mapping[str, FloatArray] = field(default_factory=dict)  # long-run factors, no recent correction
     recent_states: Mapping[str, frozenset[int]] = field(default_factory=dict)  # class states lately (pooling.py)
+    level_years: Mapping[str, int] = field(default_factory=dict)  # school year each fitted level was read on
 
 
 @dataclass
@@ -143,7 +144,13 @@ def fit_rates(
         pid: recent.apply(f, recent.correction_at(peaks[pid], errors[pid], n_days)) for pid, f in base_factors.items()
     }
     ratios = {pid: level_ratios(w.days, w.y, rates, weekday, options.min_coverage) for pid, w in work.items()}
-    levels = {pid: trailing_level(r, n_days, options.level_window_days) for pid, r in ratios.items()}
+    levels: dict[str, FloatArray] = {}
+    level_years: dict[str, int] = {}
+    for pid, r in ratios.items():
+        starts = year_starts(work[pid].days)
+        first, new_year = level_start(starts, r, n_days)
+        levels[pid] = trailing_level(r, n_days, options.level_window_days, first=first)
+        level_years[pid] = read_year(frame.days, starts, n_days, new_year)
     for pid in frame.plaques:
         levels.setdefault(pid, np.ones(len(PROFILES)))
         factors.setdefault(pid, np.ones(len(DayState)))
@@ -160,6 +167,7 @@ def fit_rates(
             pid: pooling.recent_states(pd.state, n_days - recent.RECENT_DAYS, n_days)
             for pid, pd in frame.plaques.items()
         },
+        level_years=level_years,
         origin=origin,
         surge_origin=surge_origin,
         fitted_plaques=tuple(work),

@@ -9,7 +9,8 @@ Layout (version 1):
   surges[rentree|bascule][state] = 288 multipliers, extra_error (optional) {state|rentree|bascule: {state:
   relative std added to a day's band}}, summer_surge (optional)[state] = 288 multipliers of the September
   rentrée, origin {rates, surges}: how each curve was obtained,
-  plaques[id] = {fitted, level[profile], state_factors[state], components[name] {...}, note}, notes.
+  plaques[id] = {fitted, level[profile], state_factors[state], components[name] {...}, note, recent_states
+  (optional), level_year (optional: the school year the level was read on)}, notes.
 A plaque forecasts with the shared rates × its level (per profile) × its factor (per state).
 """
 
@@ -52,6 +53,7 @@ class PlaqueFit:
     components: Mapping[str, ComponentFit] = field(default_factory=dict)
     note: str = ""
     recent_states: tuple[str, ...] = ()  # class states the plaque was in over the fit's last weeks
+    level_year: int | None = None  # school year the level was read on (a later one widens the band)
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Model:
         if fit is None:
             return self.rates
         scale = fit.level[:, None, None, None] * fit.state_factors[None, :, None, None]
-        mine = replace(self.rates, rates=self.rates.rates * scale)
+        mine = replace(self.rates, rates=self.rates.rates * scale, level_year=fit.level_year)
         recent = frozenset(STATES.index(s) for s in fit.recent_states if s in STATES)
         return with_new_states(mine, recent)
 
@@ -234,6 +236,7 @@ def _plaque_doc(fit: PlaqueFit) -> dict[str, Any]:
         },
         "note": fit.note,
         **({"recent_states": list(fit.recent_states)} if fit.recent_states else {}),
+        **({} if fit.level_year is None else {"level_year": fit.level_year}),
     }
 
 
@@ -257,7 +260,10 @@ def _read_plaque(raw: Any, pid: str, where: str) -> PlaqueFit:
     recent = raw.get("recent_states") or []
     if not isinstance(recent, list) or any(s not in STATES for s in recent):
         raise ConfigError(f"{key}.recent_states: expected a list of states ({', '.join(STATES)})", path=where)
-    return PlaqueFit(bool(raw.get("fitted")), level, factors, comps, str(raw.get("note") or ""), tuple(recent))
+    year = raw.get("level_year")
+    if year is not None and (not isinstance(year, int) or isinstance(year, bool) or not 1900 < year < 2200):
+        raise ConfigError(f"{key}.level_year: expected a year (the school year's first), found {year!r}", path=where)
+    return PlaqueFit(bool(raw.get("fitted")), level, factors, comps, str(raw.get("note") or ""), tuple(recent), year)
 
 
 def _get(doc: Any, key: tuple[str, ...], where: str) -> Any:

@@ -103,6 +103,7 @@ def fit_model(
             components={c.name: components[(p.id, c.name)] for c in p.components if components[(p.id, c.name)].fitted},
             note="" if fitted else "no session data in the window: prior population (level 1), shared rates",
             recent_states=tuple(list(DayState)[s].value for s in sorted(fit.recent_states.get(p.id, ()))),
+            level_year=fit.level_years.get(p.id),
         )
     window = (frame.days[0], frame.days[-1])
     label = f"fit of {source.get('prometheus', 'history')} {window[0]} to {window[1]}"
@@ -151,6 +152,7 @@ def fit_report(model: Model, fit: FitResult, history: History) -> dict[str, Any]
         plaques[pid] = {
             "fitted": pf.fitted,
             "level": {p: round(float(pf.level[q]), 3) for q, p in enumerate(PROFILES)},
+            "level_school_year": None if pf.level_year is None else f"{pf.level_year}-{pf.level_year + 1}",
             "state_factors": {
                 s.value: round(float(pf.state_factors[k]), 3)
                 for k, s in enumerate(DayState)

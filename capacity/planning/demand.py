@@ -10,6 +10,7 @@ replaces it with rates learned from Prometheus.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -53,6 +54,7 @@ class UsageRates:
     source: str
     extra_error: FloatArray | None = None
     summer_surge: FloatArray | None = None  # [state, slot] rentrée surge after the summer break (None: surge[0])
+    level_year: int | None = None  # school year the plaque's level was read on (None: not read, the prior)
 
     def rentree_surge(self, summer: bool) -> FloatArray:
         """[state, slot] surge of a rentrée: after the summer break, or after shorter holidays."""
@@ -60,19 +62,21 @@ class UsageRates:
             return self.summer_surge
         return np.asarray(self.surge[0], dtype=np.float64)
 
-    def day_error(self, states: Sequence[int], flags: Sequence[Sequence[bool]]) -> float:
-        """Relative std of one day's daily peak: segment states (STATE_INDEX) and their flags (FLAGS order)."""
+    def day_error(self, states: Sequence[int], flags: Sequence[Sequence[bool]], day: date | None = None) -> float:
+        """Relative std of one day's daily peak: segment states (STATE_INDEX) and their flags (FLAGS order).
+
+        A day of a later school year than the level was read on (`day` given) adds NEW_YEAR_ERROR."""
         event = any(any(f) for f in flags)
         base = float(self.relative_error[1 if event else 0])
-        if self.extra_error is None:
-            return base
         extra = 0.0
-        for s, fl in zip(states, flags, strict=True):
-            extra = max(extra, float(self.extra_error[0, s]))
-            for f, on in enumerate(fl):
-                if on:
-                    extra = max(extra, float(self.extra_error[1 + f, s]))
-        return float(np.hypot(base, extra))
+        if self.extra_error is not None:
+            for s, fl in zip(states, flags, strict=True):
+                extra = max(extra, float(self.extra_error[0, s]))
+                for f, on in enumerate(fl):
+                    if on:
+                        extra = max(extra, float(self.extra_error[1 + f, s]))
+        stale = self.level_year is not None and day is not None and school_year(day) > self.level_year
+        return math.hypot(base, extra, NEW_YEAR_ERROR if stale else 0.0)
 
     def __post_init__(self) -> None:
         expected = (len(PROFILES), len(DayState), 7, SLOTS_PER_DAY)
@@ -103,6 +107,16 @@ class DayForecast:
     high: FloatArray
     infos: tuple[DayInfo, ...]
     users_by_segment_profile: FloatArray | None = None
+
+
+#: Relative std a level read on the previous school year adds to a day of the new one (learning/levels.py).
+#: Judgement, as in learning/pooling.py (how much a year's accounts may differ from the last), not tuned.
+NEW_YEAR_ERROR = 0.2
+
+
+def school_year(day: date) -> int:
+    """School year of `day` by its first calendar year, switching on 1 August (inside every summer break)."""
+    return day.year if day.month >= 8 else day.year - 1
 
 
 def after_summer(day: date) -> bool:
@@ -242,7 +256,7 @@ def forecast_day(rates: UsageRates, plaque: Plaque, day: date, infos: Sequence[D
     if factor is not None:
         by_profile *= factor[seg, instant][:, None, :]
     users = by_segment.sum(axis=0)
-    rel = rates.day_error([STATE_INDEX[i.state] for i in infos], [[getattr(i, f) for f in FLAGS] for i in infos])
+    rel = rates.day_error([STATE_INDEX[i.state] for i in infos], [[getattr(i, f) for f in FLAGS] for i in infos], day)
     return DayForecast(
         plaque=plaque.id,
         day=day,

@@ -1,0 +1,139 @@
+"""A summer rentrée starts a new school year of accounts: the level never reads across it once the new
+year has a weekend, and a forecast for the new year made with the old year's level says so in its band."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capacity.calendar.types import STATE_INDEX, DayState
+from capacity.common.errors import ConfigError
+from capacity.learning.history import History
+from capacity.learning.levels import MIN_NEW_YEAR_DAYS, level_start, read_year, rolling_level, trailing_level
+from capacity.learning.model_file import load_model, save_model
+from capacity.learning.pipeline import fit_model, prepare
+from capacity.learning.synth import SynthOptions
+from capacity.learning.synth_independent import generate
+from capacity.planning.demand import BAND_Z, NEW_YEAR_ERROR, default_rates, forecast_day
+from capacity.planning.kernel import segment_infos
+
+P = STATE_INDEX[DayState.PRESENTIEL]
+
+
+def weekends(n_days: int, value: float, start: int = 0) -> np.ndarray:
+    """Ratios [1 profile, day]: `value` on every 6th and 7th day from `start`, NaN elsewhere."""
+    out = np.full((1, n_days), np.nan)
+    days = np.arange(start, n_days)
+    out[0, days[(days - start) % 7 >= 5]] = value
+    return out
+
+
+def test_the_level_reads_the_new_year_alone_from_its_first_weekend():
+    ratios = weekends(140, 1.0)
+    ratios[0, 100:] = np.where(np.isfinite(ratios[0, 100:]), 0.8, np.nan)  # the rentrée on day 100
+    starts = np.array([100])
+    first_weekend = 100 + int(np.flatnonzero(np.isfinite(ratios[0, 100:]))[MIN_NEW_YEAR_DAYS - 1])
+    before = level_start(starts, ratios, first_weekend)  # one new-year reading: still the old year
+    after = level_start(starts, ratios, first_weekend + 1)
+    assert before == (0, False) and after == (100, True)
+    assert trailing_level(ratios, first_weekend, 35, first=before[0])[0] == pytest.approx(1.0)
+    # a 35-day median would still say 1.0 with two readings of 0.8 among ten: the new year's say 0.8
+    assert trailing_level(ratios, first_weekend + 1, 35)[0] == pytest.approx(1.0)
+    assert trailing_level(ratios, first_weekend + 1, 35, first=after[0])[0] == pytest.approx(0.8)
+
+
+def test_a_profile_without_data_does_not_keep_the_level_in_the_old_year():
+    ratios = np.vstack([weekends(120, 1.0), np.full((1, 120), np.nan)])
+    assert level_start(np.array([90]), ratios, 119) == (90, True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    starts=st.lists(st.integers(5, 200), max_size=2, unique=True).map(sorted),
+    holes=st.floats(0.0, 0.6),
+)
+def test_the_rolling_level_is_the_trailing_level_at_every_cutoff(seed, starts, holes):
+    """The calibration's lagged levels (rolling) and a forecast's level (trailing) are one estimator."""
+    rng = np.random.default_rng(seed)
+    ratios = np.exp(rng.normal(0, 0.1, (2, 220)))
+    ratios[rng.random(ratios.shape) < holes] = np.nan
+    s = np.array(starts, dtype=np.int64)
+    rolling, counts = rolling_level(ratios, 35, s)
+    for cutoff in range(1, 221):
+        first, _ = level_start(s, ratios, cutoff)
+        expected = trailing_level(ratios, cutoff, 35, first=first)
+        full = counts[:, cutoff - 1] >= 3  # trailing_level's fallback below 3 values is not rolled
+        np.testing.assert_allclose(rolling[full, cutoff - 1], expected[full])
+
+
+def test_the_school_year_a_level_was_read_on():
+    days = [date(2019, 9, 2) + timedelta(days=i) for i in range(400)]
+    starts = np.array([0, (date(2020, 9, 1) - days[0]).days])
+    at = {d: (d - days[0]).days + 1 for d in (date(2020, 8, 25), date(2020, 9, 3), date(2020, 9, 7))}
+    assert read_year(days, starts, at[date(2020, 8, 25)], True) == 2019
+    assert read_year(days, starts, at[date(2020, 9, 3)], False) == 2019  # no weekend of the new year yet
+    assert read_year(days, starts, at[date(2020, 9, 7)], True) == 2020
+    spring = [date(2021, 1, 4) + timedelta(days=i) for i in range(200)]  # no rentrée in the data
+    assert read_year(spring, np.zeros(0, dtype=np.int64), 87, True) == 2020  # to 2021-03-31
+    assert read_year(spring, np.zeros(0, dtype=np.int64), 189, True) == 2020  # to 2021-07-11
+    summer = [date(2020, 6, 1) + timedelta(days=i) for i in range(90)]
+    assert read_year(summer, np.zeros(0, dtype=np.int64), 85, True) == 2019  # to 2020-08-24: the year ending
+
+
+def test_a_day_of_a_later_school_year_than_the_level_widens_its_band():
+    rates = replace(default_rates(), level_year=2019)
+    states, flags = [P], [[False, False]]
+    base = rates.day_error(states, flags)
+    assert rates.day_error(states, flags, date(2020, 6, 15)) == base
+    assert rates.day_error(states, flags, date(2020, 9, 3)) == pytest.approx(np.hypot(base, NEW_YEAR_ERROR))
+    assert replace(rates, level_year=None).day_error(states, flags, date(2020, 9, 3)) == base
+
+
+@pytest.fixture(scope="module")
+def summer(calendar, policies):
+    """Independent history of seine-maritime (collèges), June to mid-September 2020: its accounts reset at
+    the rentrée (synth_independent._accounts: 1.04 in June, 0.84 on 1 September)."""
+    plaque = policies.topology.plaque("seine-maritime")
+    first, last = date(2020, 6, 1), date(2020, 9, 20)
+    syn = generate(calendar, [plaque], first, last, SynthOptions(step_s=900, metrics=("sessions",)))
+    return plaque, syn.history()
+
+
+def fitted_to(calendar, plaque, history, last):
+    n = (last - date(2020, 6, 1)).days + 1
+    cut = replace(history, n=n * 96, sessions={k: v[..., : n * 96] for k, v in history.sessions.items()})
+    prepared = prepare(calendar, [plaque], cut, date(2020, 6, 1), last)
+    return fit_model(prepared, History(0, 900, 1, {}), [plaque], default_rates(), {})[0]
+
+
+def test_after_the_rentree_the_level_follows_the_new_accounts_and_the_band_knows_when_it_cannot(
+    calendar, summer, tmp_path
+):
+    plaque, history = summer
+    before = fitted_to(calendar, plaque, history, date(2020, 8, 25))
+    after = fitted_to(calendar, plaque, history, date(2020, 9, 14))  # two weekends of the new year
+    assert before.plaques[plaque.id].level_year == 2019 and after.plaques[plaque.id].level_year == 2020
+    # the accounts reset by a fifth: the level read on the new year's weekends alone shows it
+    assert after.plaques[plaque.id].level[0] < 0.9 * before.plaques[plaque.id].level[0]
+
+    day = date(2020, 9, 15)
+    infos = segment_infos(calendar, plaque, day)
+
+    def band(model):
+        f = forecast_day(model.rates_for(plaque.id), plaque, day, infos, 300)
+        return float(f.high.max() / f.users.max() - 1)
+
+    assert band(before) > band(after) + 0.5 * BAND_Z * NEW_YEAR_ERROR  # the old year's level says so
+    path = tmp_path / "m.json"
+    save_model(before, path)
+    assert load_model(path).plaques[plaque.id].level_year == 2019
+    assert band(load_model(path)) == pytest.approx(band(before), rel=1e-4)
+    path.write_text(path.read_text().replace('"level_year": 2019', '"level_year": "2019-2020"'))
+    with pytest.raises(ConfigError, match="level_year: expected a year"):
+        load_model(path)
