@@ -6,8 +6,8 @@ Layout (version 1):
   version, kind, source {prometheus, queries, step_s}, fit_window {from, to}, slot_s, profiles, states,
   weekdays, relative_error {ordinary, event},
   rates[profile][state][weekday] = 288 fractions of accounts connected, slot 0 = 00:00 Paris time,
-  surges[rentree|bascule][state] = 288 multipliers, extra_error (optional) {state|rentree|bascule: {state:
-  relative std added to a day's band}}, summer_surge (optional)[state] = 288 multipliers of the September
+  surges[rentree|bascule][state] = 288 multipliers, extra_error (optional) {state|rentree|bascule|summer_rentree:
+  {state: relative std added to a day's band}}, summer_surge (optional)[state] = 288 multipliers of the September
   rentrée, origin {rates, surges}: how each curve was obtained,
   plaques[id] = {fitted, level[profile], state_factors[state], components[name] {...}, note, recent_states
   (optional), level_year (optional: the school year the level was read on)}, notes.
@@ -195,7 +195,7 @@ def parse_model(doc: Any, where: str) -> Model:
     return Model(usage, plaques, fit_window, source, doc.get("origin") or {}, notes, where)
 
 
-EXTRA_ROWS = ("state", *FLAGS)
+EXTRA_ROWS = ("state", *FLAGS, "summer_rentree")  # a file without the last row adds nothing there
 
 
 def _extra_doc(extra: FloatArray) -> dict[str, dict[str, float]]:
@@ -203,7 +203,7 @@ def _extra_doc(extra: FloatArray) -> dict[str, dict[str, float]]:
 
 
 def _read_extra(node: Any, where: str) -> FloatArray | None:
-    """Optional `extra_error {state|rentree|bascule: {state: relative std}}` (absent: nothing added)."""
+    """Optional `extra_error {state|rentree|bascule|summer_rentree: {state: relative std}}` (absent: nothing)."""
     if node is None:
         return None
     if not isinstance(node, dict):

@@ -89,9 +89,11 @@ def extra_errors(
     prior: UsageRates,
     state_seen: BoolArray,
 ) -> FloatArray:
-    """[1 + flag, state] relative std added to a day's band (see demand.UsageRates.extra_error)."""
+    """[1 + flag + 1, state] relative std added to a day's band (see demand.UsageRates.extra_error); the last
+    row is the rentrée after the summer (key len(FLAGS) in the inputs), a child of the rentrée: what its
+    own pooling moved, or the rentrée's band when never seen."""
     prior_surge = prior.surge
-    out = np.zeros((1 + len(FLAGS), len(DayState)))
+    out = np.zeros((2 + len(FLAGS), len(DayState)))
     for s in range(len(DayState)):
         if not state_seen[s]:
             out[0, s] = unseen_state_error(prior, s)
@@ -100,4 +102,7 @@ def extra_errors(
                 out[1 + f, s] = surge_extra.get((f, s), 0.0)
             else:
                 out[1 + f, s] = unseen_surge_error(prior_surge[f, s])
+        summer = len(FLAGS)
+        seen = surge_dates.get((summer, s), 0) > 0
+        out[1 + summer, s] = max(out[1, s], surge_extra.get((summer, s), 0.0)) if seen else out[1, s]
     return out

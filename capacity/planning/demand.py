@@ -43,9 +43,10 @@ class UsageRates:
     rates: [profile, state, weekday, base slot] fraction of accounts connected (base slot = 5 min).
     surge: [flag, state, base slot] multiplier (>= 1) on days flagged rentree / bascule.
     relative_error: [2] relative std for ordinary days and event days (uncertainty band).
-    extra_error: [1 + flag, state] relative std added (in quadrature) to a segment's day: row 0 for a
+    extra_error: [1 + flag (+ 1), state] relative std added (in quadrature) to a segment's day: row 0 for a
         segment in that state (a state learnt from few days, or never seen), row 1 + f for a segment
-        flagged f in that state (a surge learnt from few events). None: nothing added.
+        flagged f in that state (a surge learnt from few events), and (optional) a last row for the
+        rentrée after the summer (`summer_surge`, learnt from one date a year). None: nothing added.
     """
 
     rates: FloatArray
@@ -70,11 +71,13 @@ class UsageRates:
         base = float(self.relative_error[1 if event else 0])
         extra = 0.0
         if self.extra_error is not None:
+            summer = day is not None and after_summer(day) and self.extra_error.shape[0] > 1 + len(FLAGS)
             for s, fl in zip(states, flags, strict=True):
                 extra = max(extra, float(self.extra_error[0, s]))
                 for f, on in enumerate(fl):
-                    if on:
-                        extra = max(extra, float(self.extra_error[1 + f, s]))
+                    if on:  # the rentrée after the summer: its own row, never less than any rentrée's
+                        rows = [1 + f, 1 + len(FLAGS)] if summer and f == 0 else [1 + f]
+                        extra = max(extra, *(float(self.extra_error[r, s]) for r in rows))
         stale = self.level_year is not None and day is not None and school_year(day) > self.level_year
         return math.hypot(base, extra, NEW_YEAR_ERROR if stale else 0.0)
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from capacity.calendar.types import STATE_INDEX, DayState
 from capacity.common.errors import ConfigError
+from capacity.learning import pooling
 from capacity.learning.history import History
 from capacity.learning.levels import MIN_NEW_YEAR_DAYS, level_start, read_year, rolling_level, trailing_level
 from capacity.learning.model_file import load_model, save_model
@@ -137,3 +138,19 @@ def test_after_the_rentree_the_level_follows_the_new_accounts_and_the_band_knows
     path.write_text(path.read_text().replace('"level_year": 2019', '"level_year": "2019-2020"'))
     with pytest.raises(ConfigError, match="level_year: expected a year"):
         load_model(path)
+
+
+def test_the_rentree_after_the_summer_has_its_own_band():
+    """Learnt from one date a year, the September rentrée's surge is pooled towards the other rentrées';
+    what pooling moved widens its band (never narrower than any rentrée's), and a model file from before
+    that row keeps the rentrée's band."""
+    seen = pooling.extra_errors({(0, P): 12, (2, P): 1}, {(0, P): 0.05, (2, P): 0.3}, default_rates(), np.ones(6, bool))
+    never = pooling.extra_errors({(0, P): 12}, {(0, P): 0.05}, default_rates(), np.ones(6, bool))
+    assert seen[3, P] == pytest.approx(0.3) and never[3, P] == pytest.approx(0.05)
+    rates = replace(default_rates(), extra_error=seen)
+    rentree = [[True, False]]
+    base = float(rates.relative_error[1])
+    assert rates.day_error([P], rentree, date(2020, 9, 1)) == pytest.approx(np.hypot(base, 0.3))
+    assert rates.day_error([P], rentree, date(2020, 11, 2)) == pytest.approx(np.hypot(base, 0.05))
+    old_file = replace(rates, extra_error=seen[:3])
+    assert old_file.day_error([P], rentree, date(2020, 9, 1)) == pytest.approx(np.hypot(base, 0.05))
