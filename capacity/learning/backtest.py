@@ -27,7 +27,7 @@ from capacity.learning import pooling
 from capacity.learning.calibrate import scaled
 from capacity.learning.days import DayFrame, PlaqueDays, expected
 from capacity.learning.fit import FitOptions, fit_rates
-from capacity.learning.levels import level_ratios, level_start, read_year, subset, trailing_level, year_starts
+from capacity.learning.levels import level_ratios, read_year, reads_new_year, subset, trailing_level, year_starts
 from capacity.learning.recent import RECENT_DAYS
 from capacity.planning.demand import BAND_Z, UsageRates
 
@@ -148,9 +148,9 @@ def _rolling(
                 ratios = level_ratios(
                     recent, seen[pid][:, lo:], fit.rates, frame.weekday[lo:], options.fit.min_coverage
                 )
+                level = trailing_level(ratios, known - lo, options.fit.level_window_days)
                 starts = year_starts(recent)
-                first, new_year = level_start(starts, ratios, known - lo)
-                level = trailing_level(ratios, known - lo, options.fit.level_window_days, first=first)
+                new_year = reads_new_year(starts, ratios, known - lo, options.fit.level_window_days)
                 year = read_year(frame.days[lo:], starts, known - lo, new_year)
             # The factors carry the recent correction (recent.py) measured at the refit's own cutoff, at
             # most refit_days - 1 days before this one: re-measuring it at every cutoff doubled the

@@ -21,8 +21,8 @@ import numpy as np
 from capacity.calendar.types import CLASS_STATES, STATE_INDEX, DayState
 from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.learning.days import CLASS_INDEX, PlaqueDays, expected
-from capacity.learning.levels import level_ratios, rolling_level, subset, year_starts
-from capacity.learning.robust import robust_spread
+from capacity.learning.levels import level_ratios, subset
+from capacity.learning.robust import robust_spread, rolling_nanmedian
 from capacity.planning.demand import UsageRates
 
 SHRINK_DAYS = 5.0  # a factor measured on n days counts n / (n + 5) of its log
@@ -69,7 +69,7 @@ def lagged_peaks(
 ) -> LaggedPeaks:
     n_days = y.shape[1]
     ratios = level_ratios(pd, y, rates, weekday, min_coverage)
-    rolling, counts = rolling_level(ratios, window_days, year_starts(pd))
+    rolling, counts = rolling_nanmedian(ratios, window_days)
     lag = np.arange(n_days) - horizon_days - 1  # last day the level may use
     ok = (lag >= 0) & covered & pd.class_day[:n_days]
     ok[ok] &= (counts[:, lag[ok]] >= 3).all(axis=0)
