@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -119,6 +120,7 @@ def fit_table(report: dict[str, Any]) -> str:
         factors = " ".join(f"{v:.2f}" for v in p["state_factors"].values())
         comps = ",".join(p["components_fitted"]) or "-"
         lines.append(f"{pid:<24} {'yes' if p['fitted'] else 'NO':<6} {level:<18} {factors:<21} {comps}")
+    lines.extend(_level_years(report))
     lines.append("")
     lines.append(f"{'state':<12} {'fitted':>6} {'pooled':>6} {'prior':>6}  curves (profile x weekday)")
     for state, s in report["states"].items():
@@ -128,3 +130,28 @@ def fit_table(report: dict[str, Any]) -> str:
     lines.append(f"forecast error (daily peak): ordinary ±{rel['ordinary']:.1%}, event days ±{rel['event']:.1%}")
     lines.extend(f"note: {n}" for n in report["notes"])
     return "\n".join(lines)
+
+
+def _level_years(report: dict[str, Any]) -> list[str]:
+    """Which school year each fitted level was read on, and a warning when it is not the fit's last one."""
+    from capacity.planning.demand import NEW_YEAR_ERROR, school_year  # numpy: only when a fit is shown
+
+    years: dict[str, list[str]] = {}
+    for pid, p in report["plaques"].items():
+        if p.get("level_school_year"):
+            years.setdefault(p["level_school_year"], []).append(pid)
+    if not years:
+        return []
+    if len(years) == 1:
+        read = f"levels read on school year {next(iter(years))} (every fitted plaque)"
+    else:
+        read = "levels read on school year " + "; ".join(f"{y}: {', '.join(pids)}" for y, pids in sorted(years.items()))
+    last = school_year(date.fromisoformat(report["fit_window"]["to"]))
+    old = sorted(y for y in years if int(y[:4]) < last)
+    if not old:
+        return [read]
+    return [
+        read,
+        f"warning: the fit ends in school year {last}-{last + 1}; levels of {', '.join(old)} are the old year's:",
+        f"  bands of later days are ±{NEW_YEAR_ERROR:.0%} wider until a refit reads the new year's weekends",
+    ]

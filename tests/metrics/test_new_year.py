@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from capacity.calendar.types import STATE_INDEX, DayState
+from capacity.cli.fit_cmd import fit_table
 from capacity.common.errors import ConfigError
 from capacity.learning import pooling
 from capacity.learning.history import History
 from capacity.learning.levels import read_year, reads_new_year, trailing_level
 from capacity.learning.model_file import load_model, save_model
-from capacity.learning.pipeline import fit_model, prepare
+from capacity.learning.pipeline import fit_model, fit_report, prepare
 from capacity.learning.synth import SynthOptions
 from capacity.learning.synth_independent import generate
 from capacity.planning.demand import BAND_Z, NEW_YEAR_ERROR, default_rates, forecast_day
@@ -86,16 +87,15 @@ def fitted_to(calendar, plaque, history, last):
     n = (last - date(2020, 6, 1)).days + 1
     cut = replace(history, n=n * 96, sessions={k: v[..., : n * 96] for k, v in history.sessions.items()})
     prepared = prepare(calendar, [plaque], cut, date(2020, 6, 1), last)
-    return fit_model(prepared, History(0, 900, 1, {}), [plaque], default_rates(), {})[0]
+    return fit_model(prepared, History(0, 900, 1, {}), [plaque], default_rates(), {})
 
 
 def test_after_the_rentree_the_band_knows_the_level_is_last_year_s_until_it_reads_the_new_one(
     calendar, summer, tmp_path
 ):
     plaque, history = summer
-    before = fitted_to(calendar, plaque, history, date(2020, 8, 25))
-    during = fitted_to(calendar, plaque, history, date(2020, 9, 14))  # two weekends against August
-    after = fitted_to(calendar, plaque, history, date(2020, 10, 12))  # mostly the new year's weekends
+    fits = [fitted_to(calendar, plaque, history, date(2020, m, d)) for m, d in ((8, 25), (9, 14), (10, 12))]
+    before, during, after = (model for model, _ in fits)  # the summer; 2 weekends against August; mostly September
     years = [m.plaques[plaque.id].level_year for m in (before, during, after)]
     assert years == [2019, 2019, 2020]
 
@@ -115,6 +115,10 @@ def test_after_the_rentree_the_band_knows_the_level_is_last_year_s_until_it_read
     path.write_text(path.read_text().replace('"level_year": 2019', '"level_year": "2019-2020"'))
     with pytest.raises(ConfigError, match="level_year: expected a year"):
         load_model(path)
+    tables = [fit_table(fit_report(model, fit, History(0, 900, 1, {}))) for model, fit in fits]
+    assert "levels read on school year 2019-2020 (every fitted plaque)" in tables[0]
+    assert all("bands of later days are ±20% wider" in t for t in tables[:2])
+    assert "school year 2020-2021" in tables[2] and "warning" not in tables[2]
 
 
 def test_the_rentree_after_the_summer_has_its_own_band():
