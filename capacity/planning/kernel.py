@@ -114,7 +114,7 @@ class PlaquePlan:
         """[funder, slot] euros over every component."""
         costs = [cp.funder_cost_eur for cp in self.components]
         if not costs:
-            return np.zeros((len(self.components[0].funder_ids), len(self.forecast.users)))
+            return np.zeros((0, len(self.forecast.users)))  # no component: no funder axis to cost
         return np.asarray(np.sum(costs, axis=0), dtype=np.float64)
 
     def component(self, name: str) -> ComponentPlan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -132,3 +133,12 @@ def test_the_rush_is_sized_on_the_upper_band_and_the_plateau_on_the_mean(policie
         evening = [i for i, s in enumerate(pp.forecast.grid.starts) if s.hour == 16 and users[i] < users[i - 1]]
         assert evening and all("rush-band" not in cp.reasons(i) for i in evening), cp.component.name
     assert any("rush-band" in cp.reasons(i) for cp in pp.components for i in range(6 * 12, steep + 1))
+
+
+def test_a_plaque_plan_without_components_costs_nothing_instead_of_failing(policies, calendar, rates):
+    """A plaque with nothing to scale (its components all removed from the topology) has no funder to bill:
+    its cost is an empty [funder, slot] array of the plan's slots, not an IndexError in the report."""
+    plan = plan_day(date(2021, 4, 26), 3600, policies, calendar, rates)
+    bare = replace(plan.plaques[0], components=())
+    assert bare.funder_cost_eur().shape == (0, len(bare.forecast.users))
+    assert plan.plaques[0].funder_cost_eur().sum() > 0
