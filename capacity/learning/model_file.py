@@ -195,7 +195,7 @@ def parse_model(doc: Any, where: str) -> Model:
     return Model(usage, plaques, fit_window, source, doc.get("origin") or {}, notes, where)
 
 
-EXTRA_ROWS = ("state", *FLAGS, "summer_rentree")  # a file without the last row adds nothing there
+EXTRA_ROWS = ("state", *FLAGS, "summer_rentree")  # absent from older files: zeros, the rentrée's band applies
 
 
 def _extra_doc(extra: FloatArray) -> dict[str, dict[str, float]]:
