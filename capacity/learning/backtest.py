@@ -27,7 +27,7 @@ from capacity.learning import pooling
 from capacity.learning.calibrate import scaled
 from capacity.learning.days import DayFrame, PlaqueDays, expected
 from capacity.learning.fit import FitOptions, fit_rates
-from capacity.learning.levels import level_ratios, read_year, reads_new_year, subset, trailing_level, year_starts
+from capacity.learning.levels import level_ratios, level_school_year, subset, trailing_level
 from capacity.learning.recent import RECENT_DAYS
 from capacity.planning.demand import BAND_Z, UsageRates
 
@@ -149,9 +149,7 @@ def _rolling(
                     recent, seen[pid][:, lo:], fit.rates, frame.weekday[lo:], options.fit.min_coverage
                 )
                 level = trailing_level(ratios, known - lo, options.fit.level_window_days)
-                starts = year_starts(recent)
-                new_year = reads_new_year(starts, ratios, known - lo, options.fit.level_window_days)
-                year = read_year(frame.days[lo:], starts, known - lo, new_year)
+                year = level_school_year(recent, frame.days[lo:], ratios, known - lo, options.fit.level_window_days)
             # The factors carry the recent correction (recent.py) measured at the refit's own cutoff, at
             # most refit_days - 1 days before this one: re-measuring it at every cutoff doubled the
             # backtest's time for ~0.1 point of MAPE on the validation window.

@@ -28,7 +28,7 @@ from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.learning import pooling, recent
 from capacity.learning.calibrate import lagged_peaks, relative_error, state_factors
 from capacity.learning.days import COMBOS, DayFrame, PlaqueDays, expected, mix
-from capacity.learning.levels import cut, level_ratios, read_year, reads_new_year, subset, trailing_level, year_starts
+from capacity.learning.levels import cut, level_ratios, level_school_year, subset, trailing_level
 from capacity.learning.robust import moving_average, nanmedian0, rolling_nanmedian
 from capacity.planning.demand import FLAGS, UsageRates
 from capacity.policy.topology import PROFILES
@@ -147,10 +147,8 @@ def fit_rates(
     levels: dict[str, FloatArray] = {}
     level_years: dict[str, int] = {}
     for pid, r in ratios.items():
-        starts = year_starts(work[pid].days)
         levels[pid] = trailing_level(r, n_days, options.level_window_days)
-        new_year = reads_new_year(starts, r, n_days, options.level_window_days)
-        level_years[pid] = read_year(frame.days, starts, n_days, new_year)
+        level_years[pid] = level_school_year(work[pid].days, frame.days, r, n_days, options.level_window_days)
     for pid in frame.plaques:
         levels.setdefault(pid, np.ones(len(PROFILES)))
         factors.setdefault(pid, np.ones(len(DayState)))

@@ -96,6 +96,12 @@ def read_year(days: Sequence[date], starts: IntArray, cutoff: int, new_year: boo
     return last.year if last.month >= 9 else last.year - 1
 
 
+def level_school_year(pd: PlaqueDays, days: Sequence[date], ratios: FloatArray, cutoff: int, window_days: int) -> int:
+    """School year the level `trailing_level(ratios, cutoff, window_days)` of `pd` (days `days`) was read on."""
+    starts = year_starts(pd)
+    return read_year(days, starts, cutoff, reads_new_year(starts, ratios, cutoff, window_days))
+
+
 def trailing_level(ratios: FloatArray, cutoff: int, window_days: int, min_days: int = 3) -> FloatArray:
     """Level per profile at day `cutoff`: median ratio over reference days in [cutoff - window, cutoff).
 
