@@ -262,19 +262,17 @@ def _users(
     mult = _day_multipliers(key, days[0], last, known_days)
     intensity = np.random.default_rng([*key, 1]).uniform(0.8, 1.25, len(PROFILES)) * np.array(INTENSITY)
     habits = np.random.default_rng([*key, 2]).uniform(-0.13, 0.13, 2)
-    middle = {"rentree": 0.5, "bascule": 0.5}
     for i, d in enumerate(days):
         a, b = int(bounds[i]), int(bounds[i + 1])
-        if known_days is not None:  # a forecaster cannot know the day's draws: their middle
-            jitter = Habits(rush_h=habits[0], evening_h=habits[1])
-            users[:, a:b] = _day_users(plaque, d, infos[i], infos[i + 1], hours[a:b], jitter, intensity, middle)
-            users[:, a:b] *= mult[i]
-            continue
-        rng = np.random.default_rng([*key, 3, d.toordinal()])
-        jitter = Habits(rush_h=habits[0] + rng.normal(0, 0.07), evening_h=habits[1] + rng.normal(0, 0.15))
-        draws = {name: float(rng.uniform(0, 1)) for name in ("rentree", "bascule")}
+        if known_days is None:
+            rng = np.random.default_rng([*key, 3, d.toordinal()])
+            jitter = Habits(rush_h=habits[0] + rng.normal(0, 0.07), evening_h=habits[1] + rng.normal(0, 0.15))
+            draws = {name: float(rng.uniform(0, 1)) for name in ("rentree", "bascule")}
+            noise: FloatArray | float = np.exp(rng.normal(0, 0.025, (len(PROFILES), 1)))
+        else:  # a forecaster cannot know the day's draws: their middle
+            jitter, draws, noise = Habits(rush_h=habits[0], evening_h=habits[1]), {"rentree": 0.5, "bascule": 0.5}, 1.0
         curve = _day_users(plaque, d, infos[i], infos[i + 1], hours[a:b], jitter, intensity, draws)
-        users[:, a:b] = curve * mult[i] * np.exp(rng.normal(0, 0.025, (len(PROFILES), 1)))
+        users[:, a:b] = curve * mult[i] * noise
     return users
 
 
