@@ -108,7 +108,7 @@ def build(
     units: list[Unit] = []
     plan_parts: list[list[IntArray]] = []
     # Plans are read once and dropped: a season of them does not fit in memory (tens of GB).
-    for plan in _plans(first, end, policies, calendar, rates, plaques):
+    for plan in model_plans(first, end, policies, calendar, rates, plaques):
         starts.extend(plan.plaques[0].forecast.grid.starts)
         if not units:
             for row, pid in enumerate(plaques):
@@ -169,7 +169,7 @@ def _dates(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _plans(
+def model_plans(
     first: date, last: date, policies: Policies, calendar: Calendar, rates: Rates | RatesByDay, plaques: list[str]
 ) -> Iterator[Plan]:
     """Day plans first..last; per-day rates are planned in runs of days sharing the same rates object

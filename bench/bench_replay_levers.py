@@ -1,0 +1,206 @@
+"""Where capctl's season cost over the oracle goes, and what the levers not built would buy.
+
+    PYTHONPATH=. python bench/bench_replay_levers.py [--resolution 300] [--model refit|fitted|prior]
+
+The season replay of `bench_simulate.py` (2020-2021 school year, synthetic trace seed 20200316, 10-minute
+start-up), capctl only, with one thing changed at a time:
+  * the operator's pacing: no anticipation (plan read over the lead time only), no scale-down pacing
+    (stabilisation window 0, any step down);
+  * no rush band: the plan sized on the forecast's mean on rising slots too (bands of zero width);
+  * a perfect forecast: the plan is the pre-warmed need of the users that actually came (mandates applied),
+    through the operator's own `replay` — the cost of the policy itself, what no forecast can remove;
+  * a same-day correction ("nowcast", not built): from `window` on, the rest of each class day is re-planned
+    with the plaque's rates scaled by users seen / users forecast over the window (5 % steps, within
+    [0.8, 1.3]; down-only and up-only variants), the month's budget levels unchanged — as an operator
+    would, and only where the window's forecast is above 50 users.
+Prints cost × oracle and the shares of user-minutes above the operating point and above saturation.
+The default 5-minute resolution takes ~5 minutes (the weekly refits are most of it); 60 is the product's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from capacity.calendar import SchoolCalendar  # noqa: E402
+from capacity.common.timegrid import BASE_STEP_S  # noqa: E402
+from capacity.planning.budget import month_budget_levels  # noqa: E402
+from capacity.planning.demand import UsageRates  # noqa: E402
+from capacity.planning.kernel import rates_for  # noqa: E402
+from capacity.planning.plans import plan_plaques  # noqa: E402
+from capacity.policy.bundle import Policies, load_policies  # noqa: E402
+from capacity.policy.sizing import prewarm, prewarm_window_slots, replicas_for_users  # noqa: E402
+from capacity.simulate.capctl import operator_floor, tick_times  # noqa: E402
+from capacity.simulate.run import simulate  # noqa: E402
+from capacity.simulate.scenario import DEFAULT_OPERATOR, Rates, RatesByDay, Scenario, build, model_plans, with_lead_time  # noqa: E402  # noqa: E402
+from capacity.simulate.trace import DemandTrace, synth_trace  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+from bench_simulate import FIRST, LAST, models  # noqa: E402
+
+STARTUP_S = 600
+SETTINGS = DEFAULT_OPERATOR
+
+
+@dataclass(frozen=True)
+class Nowcast:
+    window: tuple[float, float] = (9.0, 12.0)  # local hours observed
+    low: float = 0.8
+    high: float = 1.3
+    step: float = 0.05
+    min_forecast: float = 50.0  # users per slot in the window, on average
+
+
+def line(name: str, scenario: Scenario, base: tuple[float, float, float] | None) -> tuple[float, float, float]:
+    c = next(r for r in simulate(scenario, STARTUP_S) if r.strategy == "capctl")
+    row = (c.cost_ratio_to_oracle or 0.0, c.underprovisioned_share * 100, c.share(c.saturation.user_minutes) * 100)
+    delta = (
+        "" if base is None else f"   ({row[0] - base[0]:+.3f} ×, {row[1] - base[1]:+.4f} %, {row[2] - base[2]:+.4f} %)"
+    )
+    print(f"{name:<54} {row[0]:.3f} ×  {row[1]:.4f} %  {row[2]:.4f} %{delta}", flush=True)
+    return row
+
+
+def bandless(rates: Rates | RatesByDay) -> Rates | RatesByDay:
+    """The same rates with bands of zero width (the same object for the same input: plans run per model)."""
+
+    def strip(r: UsageRates) -> UsageRates:
+        return replace(r, relative_error=np.zeros_like(r.relative_error), extra_error=None, level_year=None)
+
+    def one(r: Rates) -> Rates:
+        return strip(r) if isinstance(r, UsageRates) else {k: strip(v) for k, v in r.items()}
+
+    if not callable(rates):
+        return one(rates)
+    memo: dict[int, Rates] = {}
+    inner: Callable[[date], Rates] = rates
+    return lambda d: memo.setdefault(id(inner(d)), one(inner(d)))
+
+
+class Replay:
+    """The baseline scenario's plan, forecast and live users per slot, to rebuild capctl's floor from."""
+
+    def __init__(self, trace: DemandTrace, policies: Policies, calendar: SchoolCalendar, rates: Rates | RatesByDay):
+        self.trace, self.policies, self.calendar, self.rates = trace, policies, calendar, rates
+        self.base = build(trace, FIRST, LAST, policies, calendar, rates, startup_s=STARTUP_S)
+        per_slot = BASE_STEP_S // trace.step_s
+        self.n = trace.n // per_slot
+        self.users = trace.users[:, ::per_slot][:, : self.n]
+        self.times = tick_times(trace.start_s, self.n, BASE_STEP_S)
+        plaques = list(trace.plaques)
+        rows: list[list[np.ndarray]] = [[] for _ in self.base.units]
+        forecast: list[list[np.ndarray]] = [[] for _ in plaques]
+        hours: list[float] = []
+        days: list[date] = []
+        for plan in model_plans(FIRST, LAST + timedelta(days=1), policies, calendar, rates, plaques):
+            starts = plan.plaques[0].forecast.grid.starts
+            hours.extend(s.hour + s.minute / 60 for s in starts)
+            days.extend(s.date() for s in starts)
+            parts = [cp.replicas for pp in plan.plaques for cp in pp.components]
+            for i, x in enumerate(parts):
+                rows[i].append(np.asarray(x, dtype=np.int64))
+            for i, pp in enumerate(plan.plaques):
+                forecast[i].append(pp.forecast.users)
+        self.rows = [np.concatenate(r) for r in rows]
+        self.forecast = [np.concatenate(f)[: self.n] for f in forecast]
+        self.hours = np.array(hours[: self.n])
+        self.days = np.array(days[: self.n])
+
+    def with_rows(self, rows: list[np.ndarray]) -> Scenario:
+        floors = np.empty((self.n, len(self.base.units)), dtype=np.int64)
+        for i, (u, row) in enumerate(zip(self.base.units, rows, strict=True)):
+            observed = replicas_for_users(self.users[u.row], u.component)
+            horizon = u.component.lead_time_s + SETTINGS.anticipation_s
+            floors[:, i] = operator_floor(self.times, row, u.ceiling, horizon, BASE_STEP_S, observed, SETTINGS.decide)
+        return replace(self.base, capctl_floor=floors[self.base.slot_of_step])
+
+    def perfect(self) -> Scenario:
+        """The plan a perfect forecast gives: the pre-warmed need of the actual users, within the mandates."""
+        rows = []
+        for u in self.base.units:
+            need = replicas_for_users(self.users[u.row], u.component)
+            rows.append(np.clip(prewarm(need, prewarm_window_slots(u.component, BASE_STEP_S)), u.floor, u.ceiling))
+        return self.with_rows(rows)
+
+    def nowcast(self, nc: Nowcast) -> tuple[Scenario, int]:
+        """The rest of each day re-planned at the quantised ratio of users seen to users forecast."""
+        rows = [r.copy() for r in self.rows]
+        levels: dict[tuple[int, int], dict[str, float]] = {}
+        replanned = 0
+        rates_of = self.rates if callable(self.rates) else (lambda _d: self.rates)
+        for d in sorted(set(self.days.tolist())):
+            today = self.days == d
+            seen = today & (self.hours >= nc.window[0]) & (self.hours < nc.window[1])
+            rest = np.flatnonzero(today & (self.hours >= nc.window[1]))
+            for row, plaque in enumerate(self.policies.topology.plaques):
+                forecast = self.forecast[row][seen]
+                if forecast.size == 0 or forecast.mean() < nc.min_forecast:
+                    continue
+                ratio = float(self.users[row][seen].sum() / forecast.sum())
+                ratio = min(nc.high, max(nc.low, round(ratio / nc.step) * nc.step))
+                if abs(ratio - 1) < 1e-9 or rest.size == 0:
+                    continue
+                rates = rates_of(d)
+                month = (d.year, d.month)
+                if month not in levels:
+                    levels[month] = month_budget_levels(d, BASE_STEP_S, self.policies, self.calendar, rates)
+                mine = rates_for(rates, plaque.id)
+                scaled = replace(mine, rates=mine.rates * ratio)
+                pp = next(
+                    iter(plan_plaques(d, BASE_STEP_S, self.policies, self.calendar, scaled, levels[month], [plaque]))
+                )
+                day_hours = np.array([s.hour + s.minute / 60 for s in pp.forecast.grid.starts])
+                later = np.flatnonzero(day_hours >= nc.window[1])[: rest.size]
+                units = [i for i, u in enumerate(self.base.units) if u.row == row]
+                for i, cp in zip(units, pp.components, strict=True):
+                    rows[i][rest[: later.size]] = cp.replicas[later]
+                replanned += 1
+        return self.with_rows(rows), replanned
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--resolution", type=int, default=300, help="trace step in seconds (60: the product's replay)")
+    ap.add_argument("--model", choices=("refit", "fitted", "prior"), default="refit")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    calendar = SchoolCalendar.load([])
+    policies = with_lead_time(load_policies(), STARTUP_S)
+    plaques = list(policies.topology.plaques)
+    trace = synth_trace(calendar, plaques, FIRST, LAST, args.resolution)
+    rates = models(calendar, plaques)[args.model]
+    replay = Replay(trace, policies, calendar, rates)
+    print(f"capctl, {FIRST}..{LAST}, {args.model} model, {args.resolution} s steps, {STARTUP_S // 60} min start-up")
+    print(f"{'':<54} cost      above op.  above sat.   (change)")
+    base = line("as shipped", replay.base, None)
+    pace = replace(SETTINGS.decide, stabilisation_window_s=0.0, max_step_down=1.0)
+    for name, settings in (
+        ("no anticipation (lead time only)", replace(SETTINGS, anticipation_s=0.0)),
+        ("no scale-down pacing", replace(SETTINGS, decide=pace)),
+    ):
+        line(name, build(trace, FIRST, LAST, policies, calendar, rates, settings=settings, startup_s=STARTUP_S), base)
+    line("no rush band", build(trace, FIRST, LAST, policies, calendar, bandless(rates), startup_s=STARTUP_S), base)
+    line("perfect forecast (the policy's own cost)", replay.perfect(), base)
+    for name, nc in (
+        ("nowcast 9-12 h, rest of the day", Nowcast()),
+        ("nowcast 9-12 h, down only", Nowcast(high=1.0)),
+        ("nowcast 9-12 h, up only", Nowcast(low=1.0)),
+        ("nowcast 6-7:15 h (before the rush)", Nowcast(window=(6.0, 7.25))),
+    ):
+        scenario, replanned = replay.nowcast(nc)
+        line(f"{name} [{replanned} re-planned]", scenario, base)
+    print(f"{time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
