@@ -7,13 +7,16 @@ start-up), capctl only, with one thing changed at a time:
   * the operator's pacing: no anticipation (plan read over the lead time only), no scale-down pacing
     (stabilisation window 0, any step down);
   * no rush band: the plan sized on the forecast's mean on rising slots too (bands of zero width);
+  * the exact daily peak: each day's forecast scaled so that its peak is the day's actual peak (the model's
+    intraday shape kept), with and without bands — what a perfect *daily-peak* forecast would buy;
   * a perfect forecast: the plan is the pre-warmed need of the users that actually came (mandates applied),
     through the operator's own `replay` — the cost of the policy itself, what no forecast can remove;
   * a same-day correction ("nowcast", not built): from `window` on, the rest of each class day is re-planned
     with the plaque's rates scaled by users seen / users forecast over the window (5 % steps, within
     [0.8, 1.3]; down-only and up-only variants), the month's budget levels unchanged — as an operator
     would, and only where the window's forecast is above 50 users.
-Prints cost × oracle and the shares of user-minutes above the operating point and above saturation.
+Prints cost × oracle and the shares of user-minutes above the operating point and above saturation, then
+the forecast's bias by hour of the day (forecast / actual users, median over weekdays).
 The default 5-minute resolution takes ~5 minutes (the weekly refits are most of it); 60 is the product's.
 """
 
@@ -134,21 +137,43 @@ class Replay:
 
     def nowcast(self, nc: Nowcast) -> tuple[Scenario, int]:
         """The rest of each day re-planned at the quantised ratio of users seen to users forecast."""
+
+        def ratio(d: date, row: int) -> float | None:
+            seen = (self.days == d) & (self.hours >= nc.window[0]) & (self.hours < nc.window[1])
+            forecast = self.forecast[row][seen]
+            if forecast.size == 0 or forecast.mean() < nc.min_forecast:
+                return None
+            r = float(self.users[row][seen].sum() / forecast.sum())
+            return min(nc.high, max(nc.low, round(r / nc.step) * nc.step))
+
+        return self.replanned(ratio, nc.window[1])
+
+    def right_peak(self, band: bool) -> tuple[Scenario, int]:
+        """Each class day re-planned from midnight with the plaque's forecast scaled to the day's actual peak
+        (a forecast whose daily level is exact and whose shape is the model's); optionally bandless."""
+
+        def ratio(d: date, row: int) -> float | None:
+            today = self.days == d
+            forecast = self.forecast[row][today]
+            if forecast.size == 0 or forecast.max() < Nowcast.min_forecast:
+                return None
+            return float(self.users[row][today].max() / forecast.max())
+
+        return self.replanned(ratio, 0.0, band=band)
+
+    def replanned(
+        self, ratio_of: Callable[[date, int], float | None], from_h: float, band: bool = True
+    ) -> tuple[Scenario, int]:
+        """Every (day, plaque) with a ratio re-planned at it from `from_h` on (month budget levels unchanged)."""
         rows = [r.copy() for r in self.rows]
         levels: dict[tuple[int, int], dict[str, float]] = {}
-        replanned = 0
+        count = 0
         rates_of = self.rates if callable(self.rates) else (lambda _d: self.rates)
         for d in sorted(set(self.days.tolist())):
-            today = self.days == d
-            seen = today & (self.hours >= nc.window[0]) & (self.hours < nc.window[1])
-            rest = np.flatnonzero(today & (self.hours >= nc.window[1]))
+            rest = np.flatnonzero((self.days == d) & (self.hours >= from_h))
             for row, plaque in enumerate(self.policies.topology.plaques):
-                forecast = self.forecast[row][seen]
-                if forecast.size == 0 or forecast.mean() < nc.min_forecast:
-                    continue
-                ratio = float(self.users[row][seen].sum() / forecast.sum())
-                ratio = min(nc.high, max(nc.low, round(ratio / nc.step) * nc.step))
-                if abs(ratio - 1) < 1e-9 or rest.size == 0:
+                ratio = ratio_of(d, row)
+                if ratio is None or (abs(ratio - 1) < 1e-9 and band) or rest.size == 0:
                     continue
                 rates = rates_of(d)
                 month = (d.year, d.month)
@@ -156,16 +181,29 @@ class Replay:
                     levels[month] = month_budget_levels(d, BASE_STEP_S, self.policies, self.calendar, rates)
                 mine = rates_for(rates, plaque.id)
                 scaled = replace(mine, rates=mine.rates * ratio)
-                pp = next(
-                    iter(plan_plaques(d, BASE_STEP_S, self.policies, self.calendar, scaled, levels[month], [plaque]))
-                )
+                if not band:
+                    scaled = replace(
+                        scaled, relative_error=scaled.relative_error * 0, extra_error=None, level_year=None
+                    )
+                planned = plan_plaques(d, BASE_STEP_S, self.policies, self.calendar, scaled, levels[month], [plaque])
+                pp = next(iter(planned))
                 day_hours = np.array([s.hour + s.minute / 60 for s in pp.forecast.grid.starts])
-                later = np.flatnonzero(day_hours >= nc.window[1])[: rest.size]
+                later = np.flatnonzero(day_hours >= from_h)[: rest.size]
                 units = [i for i, u in enumerate(self.base.units) if u.row == row]
                 for i, cp in zip(units, pp.components, strict=True):
                     rows[i][rest[: later.size]] = cp.replicas[later]
-                replanned += 1
-        return self.with_rows(rows), replanned
+                count += 1
+        return self.with_rows(rows), count
+
+    def bias_by_hour(self) -> str:
+        """Median forecast / actual users per local hour, weekdays where more than 50 users are forecast."""
+        weekday = np.array([d.weekday() < 5 for d in self.days])
+        forecast, actual = np.array(self.forecast), self.users
+        out = []
+        for h in range(6, 23):
+            m = (forecast > Nowcast.min_forecast) & (weekday & (np.floor(self.hours) == h))[None, :]
+            out.append(f"{h}h {np.median(forecast[m] / actual[m]):.2f}")
+        return "  ".join(out)
 
 
 def main() -> None:
@@ -190,6 +228,9 @@ def main() -> None:
     ):
         line(name, build(trace, FIRST, LAST, policies, calendar, rates, settings=settings, startup_s=STARTUP_S), base)
     line("no rush band", build(trace, FIRST, LAST, policies, calendar, bandless(rates), startup_s=STARTUP_S), base)
+    for band in (True, False):
+        scenario, count = replay.right_peak(band)
+        line(f"exact daily peak, model's shape{'' if band else ', no band'} [{count}]", scenario, base)
     line("perfect forecast (the policy's own cost)", replay.perfect(), base)
     for name, nc in (
         ("nowcast 9-12 h, rest of the day", Nowcast()),
@@ -199,6 +240,8 @@ def main() -> None:
     ):
         scenario, replanned = replay.nowcast(nc)
         line(f"{name} [{replanned} re-planned]", scenario, base)
+    print("forecast / actual users by hour (median, weekdays):")
+    print("  " + replay.bias_by_hour())
     print(f"{time.perf_counter() - t0:.0f} s")
 
 
