@@ -7,16 +7,20 @@ start-up), capctl only, with one thing changed at a time:
   * the operator's pacing: no anticipation (plan read over the lead time only), no scale-down pacing
     (stabilisation window 0, any step down);
   * no rush band: the plan sized on the forecast's mean on rising slots too (bands of zero width);
-  * the exact daily peak: each day's forecast scaled so that its peak is the day's actual peak (the model's
-    intraday shape kept), with and without bands — what a perfect *daily-peak* forecast would buy;
-  * a perfect forecast: the plan is the pre-warmed need of the users that actually came (mandates applied),
-    through the operator's own `replay` — the cost of the policy itself, what no forecast can remove;
+  * the exact day level: each class day's forecast scaled by the users who came over 8-18 h / the users
+    forecast (the model's intraday shape kept), with and without bands — what a perfect level would buy;
+  * the generator's own expectation 7 days ahead (`synth.expected_users`: the AR(1) day level at its
+    conditional mean, no sample noise; the noise floor of `bench_forecast`) as the forecast, sized on its
+    mean plus 0, 5 or 10 % all day: what the best 7-day forecast of this history would cost;
+  * the users who came: the plan is the pre-warmed need of the actual users (mandates applied), through
+    the operator's own `replay` — the cost of the policy itself (no forecast knows the sample noise);
   * a same-day correction ("nowcast", not built): from `window` on, the rest of each class day is re-planned
     with the plaque's rates scaled by users seen / users forecast over the window (5 % steps, within
     [0.8, 1.3]; down-only and up-only variants), the month's budget levels unchanged — as an operator
     would, and only where the window's forecast is above 50 users.
 Prints cost × oracle and the shares of user-minutes above the operating point and above saturation, then
-the forecast's bias by hour of the day (forecast / actual users, median over weekdays).
+capctl's and the expectation's error by hour of the day (median log(forecast / actual) and its absolute
+value, weekdays where more than 50 users are forecast).
 The default 5-minute resolution takes ~5 minutes (the weekly refits are most of it); 60 is the product's.
 """
 
@@ -37,6 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from capacity.calendar import SchoolCalendar  # noqa: E402
 from capacity.common.timegrid import BASE_STEP_S  # noqa: E402
+from capacity.learning.generators import EXPECTATIONS  # noqa: E402
 from capacity.planning.budget import month_budget_levels  # noqa: E402
 from capacity.planning.demand import UsageRates  # noqa: E402
 from capacity.planning.kernel import rates_for  # noqa: E402
@@ -49,7 +54,8 @@ from capacity.simulate.scenario import DEFAULT_OPERATOR, Rates, RatesByDay, Scen
 from capacity.simulate.trace import DemandTrace, synth_trace  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
-from bench_simulate import FIRST, LAST, models  # noqa: E402
+from bench_forecast import HORIZON  # noqa: E402
+from bench_simulate import FIRST, LAST, SEED, models  # noqa: E402
 
 STARTUP_S = 600
 SETTINGS = DEFAULT_OPERATOR
@@ -127,13 +133,20 @@ class Replay:
             floors[:, i] = operator_floor(self.times, row, u.ceiling, horizon, BASE_STEP_S, observed, SETTINGS.decide)
         return replace(self.base, capctl_floor=floors[self.base.slot_of_step])
 
-    def perfect(self) -> Scenario:
-        """The plan a perfect forecast gives: the pre-warmed need of the actual users, within the mandates."""
+    def sized_on(self, users: np.ndarray) -> Scenario:
+        """The plan that sizes every slot on `users` [plaque, slot] (pre-warmed, within the mandates)."""
         rows = []
         for u in self.base.units:
-            need = replicas_for_users(self.users[u.row], u.component)
+            need = replicas_for_users(users[u.row], u.component)
             rows.append(np.clip(prewarm(need, prewarm_window_slots(u.component, BASE_STEP_S)), u.floor, u.ceiling))
         return self.with_rows(rows)
+
+    def expectation(self) -> np.ndarray:
+        """The default generator's own expectation HORIZON days ahead [plaque, slot] (what the trace drew from)."""
+        last = LAST + timedelta(days=1)
+        plaques = self.policies.topology.plaques
+        rows = [EXPECTATIONS["default"](self.calendar, p, FIRST, last, SEED, HORIZON).sum(axis=0) for p in plaques]
+        return np.array(rows)[:, : self.n]
 
     def nowcast(self, nc: Nowcast) -> tuple[Scenario, int]:
         """The rest of each day re-planned at the quantised ratio of users seen to users forecast."""
@@ -148,23 +161,24 @@ class Replay:
 
         return self.replanned(ratio, nc.window[1])
 
-    def right_peak(self, band: bool) -> tuple[Scenario, int]:
-        """Each class day re-planned from midnight with the plaque's forecast scaled to the day's actual peak
-        (a forecast whose daily level is exact and whose shape is the model's); optionally bandless."""
+    def exact_level(self, band: bool) -> tuple[Scenario, int]:
+        """Each class day re-planned from midnight with the plaque's forecast scaled by the users who came
+        over 8-18 h / the users forecast (a forecast whose day level is exact, the model's shape kept)."""
 
         def ratio(d: date, row: int) -> float | None:
-            today = self.days == d
-            forecast = self.forecast[row][today]
-            if forecast.size == 0 or forecast.max() < Nowcast.min_forecast:
+            day = (self.days == d) & (self.hours >= 8) & (self.hours < 18)
+            forecast = self.forecast[row][day]
+            if forecast.size == 0 or forecast.mean() < Nowcast.min_forecast:
                 return None
-            return float(self.users[row][today].max() / forecast.max())
+            return float(self.users[row][day].sum() / forecast.sum())
 
         return self.replanned(ratio, 0.0, band=band)
 
     def replanned(
-        self, ratio_of: Callable[[date, int], float | None], from_h: float, band: bool = True
+        self, ratio_of: Callable[[date, int], float | np.ndarray | None], from_h: float, band: bool = True
     ) -> tuple[Scenario, int]:
-        """Every (day, plaque) with a ratio re-planned at it from `from_h` on (month budget levels unchanged)."""
+        """Every (day, plaque) with a ratio re-planned at it from `from_h` on (month budget levels unchanged);
+        a ratio is one number or one per 5-minute slot of the day (the rates' last axis)."""
         rows = [r.copy() for r in self.rows]
         levels: dict[tuple[int, int], dict[str, float]] = {}
         count = 0
@@ -173,7 +187,7 @@ class Replay:
             rest = np.flatnonzero((self.days == d) & (self.hours >= from_h))
             for row, plaque in enumerate(self.policies.topology.plaques):
                 ratio = ratio_of(d, row)
-                if ratio is None or (abs(ratio - 1) < 1e-9 and band) or rest.size == 0:
+                if ratio is None or (np.all(np.abs(np.asarray(ratio) - 1) < 1e-9) and band) or rest.size == 0:
                     continue
                 rates = rates_of(d)
                 month = (d.year, d.month)
@@ -195,15 +209,19 @@ class Replay:
                 count += 1
         return self.with_rows(rows), count
 
-    def bias_by_hour(self) -> str:
-        """Median forecast / actual users per local hour, weekdays where more than 50 users are forecast."""
+    def error_by_hour(self, expectation: np.ndarray) -> list[str]:
+        """Per local hour: median log(forecast / actual) and median |log| for capctl and the expectation."""
         weekday = np.array([d.weekday() < 5 for d in self.days])
         forecast, actual = np.array(self.forecast), self.users
         out = []
-        for h in range(6, 23):
+        for h in range(5, 23):
             m = (forecast > Nowcast.min_forecast) & (weekday & (np.floor(self.hours) == h))[None, :]
-            out.append(f"{h}h {np.median(forecast[m] / actual[m]):.2f}")
-        return "  ".join(out)
+            ours, best = np.log(forecast[m] / actual[m]), np.log(expectation[m] / actual[m])
+            out.append(
+                f"{h:5d} h   {np.median(ours):+.3f}  {np.median(np.abs(ours)):.3f}"
+                f"      {np.median(best):+.3f}  {np.median(np.abs(best)):.3f}"
+            )
+        return out
 
 
 def main() -> None:
@@ -229,9 +247,16 @@ def main() -> None:
         line(name, build(trace, FIRST, LAST, policies, calendar, rates, settings=settings, startup_s=STARTUP_S), base)
     line("no rush band", build(trace, FIRST, LAST, policies, calendar, bandless(rates), startup_s=STARTUP_S), base)
     for band in (True, False):
-        scenario, count = replay.right_peak(band)
-        line(f"exact daily peak, model's shape{'' if band else ', no band'} [{count}]", scenario, base)
-    line("perfect forecast (the policy's own cost)", replay.perfect(), base)
+        scenario, count = replay.exact_level(band)
+        line(f"exact day level, model's shape{'' if band else ', no band'} [{count}]", scenario, base)
+    expectation = replay.expectation()
+    for margin in (0.0, 0.05, 0.10):
+        line(
+            f"generator's expectation, {HORIZON} d ahead, +{margin:.0%}",
+            replay.sized_on(expectation * (1 + margin)),
+            base,
+        )
+    line("the users who came (the policy's own cost)", replay.sized_on(replay.users), base)
     for name, nc in (
         ("nowcast 9-12 h, rest of the day", Nowcast()),
         ("nowcast 9-12 h, down only", Nowcast(high=1.0)),
@@ -240,8 +265,9 @@ def main() -> None:
     ):
         scenario, replanned = replay.nowcast(nc)
         line(f"{name} [{replanned} re-planned]", scenario, base)
-    print("forecast / actual users by hour (median, weekdays):")
-    print("  " + replay.bias_by_hour())
+    print("error by hour, weekdays: log(forecast / actual), median and median of |.|")
+    print("  hour   capctl bias  |err|   expectation bias  |err|")
+    print("\n".join(replay.error_by_hour(expectation)))
     print(f"{time.perf_counter() - t0:.0f} s")
 
 
