@@ -1,9 +1,11 @@
 """Where capctl's season cost over the oracle goes, and what the levers not built would buy.
 
     PYTHONPATH=. python bench/bench_replay_levers.py [--resolution 300] [--model refit|fitted|prior]
+        [--generator default|independent]
 
-The season replay of `bench_simulate.py` (2020-2021 school year, synthetic trace seed 20200316, 10-minute
-start-up), capctl only, with one thing changed at a time:
+The season replay of `bench_simulate.py` (2020-2021 school year, synthetic trace seed 20200316 of either
+generator: the trace and the history the model is fitted on come from the same one; 10-minute start-up),
+capctl only, with one thing changed at a time:
   * the operator's pacing: no anticipation (plan read over the lead time only), no scale-down pacing
     (stabilisation window 0, any step down);
   * no rush band: the plan sized on the forecast's mean on rising slots too (bands of zero width);
@@ -41,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from capacity.calendar import SchoolCalendar  # noqa: E402
 from capacity.common.timegrid import BASE_STEP_S  # noqa: E402
-from capacity.learning.generators import EXPECTATIONS  # noqa: E402
+from capacity.learning.generators import EXPECTATIONS, GENERATORS  # noqa: E402
 from capacity.planning.budget import month_budget_levels  # noqa: E402
 from capacity.planning.demand import UsageRates  # noqa: E402
 from capacity.planning.kernel import rates_for  # noqa: E402
@@ -99,8 +101,16 @@ def bandless(rates: Rates | RatesByDay) -> Rates | RatesByDay:
 class Replay:
     """The baseline scenario's plan, forecast and live users per slot, to rebuild capctl's floor from."""
 
-    def __init__(self, trace: DemandTrace, policies: Policies, calendar: SchoolCalendar, rates: Rates | RatesByDay):
+    def __init__(
+        self,
+        trace: DemandTrace,
+        policies: Policies,
+        calendar: SchoolCalendar,
+        rates: Rates | RatesByDay,
+        generator: str = "default",
+    ):
         self.trace, self.policies, self.calendar, self.rates = trace, policies, calendar, rates
+        self.generator = generator
         self.base = build(trace, FIRST, LAST, policies, calendar, rates, startup_s=STARTUP_S)
         per_slot = BASE_STEP_S // trace.step_s
         self.n = trace.n // per_slot
@@ -142,10 +152,10 @@ class Replay:
         return self.with_rows(rows)
 
     def expectation(self) -> np.ndarray:
-        """The default generator's own expectation HORIZON days ahead [plaque, slot] (what the trace drew from)."""
+        """The generator's own expectation HORIZON days ahead [plaque, slot] (what the trace was drawn from)."""
         last = LAST + timedelta(days=1)
         plaques = self.policies.topology.plaques
-        rows = [EXPECTATIONS["default"](self.calendar, p, FIRST, last, SEED, HORIZON).sum(axis=0) for p in plaques]
+        rows = [EXPECTATIONS[self.generator](self.calendar, p, FIRST, last, SEED, HORIZON).sum(axis=0) for p in plaques]
         return np.array(rows)[:, : self.n]
 
     def nowcast(self, nc: Nowcast) -> tuple[Scenario, int]:
@@ -228,15 +238,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--resolution", type=int, default=300, help="trace step in seconds (60: the product's replay)")
     ap.add_argument("--model", choices=("refit", "fitted", "prior"), default="refit")
+    ap.add_argument("--generator", choices=tuple(GENERATORS), default="default", help="synthetic history")
     args = ap.parse_args()
     t0 = time.perf_counter()
     calendar = SchoolCalendar.load([])
     policies = with_lead_time(load_policies(), STARTUP_S)
     plaques = list(policies.topology.plaques)
-    trace = synth_trace(calendar, plaques, FIRST, LAST, args.resolution)
-    rates = models(calendar, plaques)[args.model]
-    replay = Replay(trace, policies, calendar, rates)
-    print(f"capctl, {FIRST}..{LAST}, {args.model} model, {args.resolution} s steps, {STARTUP_S // 60} min start-up")
+    trace = synth_trace(calendar, plaques, FIRST, LAST, args.resolution, generator=args.generator)
+    rates = models(calendar, plaques, history=args.generator)[args.model]
+    replay = Replay(trace, policies, calendar, rates, args.generator)
+    print(
+        f"capctl, {FIRST}..{LAST}, {args.generator} history, {args.model} model, {args.resolution} s steps, "
+        f"{STARTUP_S // 60} min start-up"
+    )
     print(f"{'':<54} cost      above op.  above sat.   (change)")
     base = line("as shipped", replay.base, None)
     pace = replace(SETTINGS.decide, stabilisation_window_s=0.0, max_step_down=1.0)

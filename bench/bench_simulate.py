@@ -20,8 +20,9 @@ import time
 from datetime import date
 
 from capacity.calendar import SchoolCalendar
+from capacity.learning.generators import generator
 from capacity.learning.pipeline import fit_model, prepare
-from capacity.learning.synth import SynthOptions, generate
+from capacity.learning.synth import SynthOptions
 from capacity.planning.demand import default_rates
 from capacity.policy.bundle import load_policies
 from capacity.simulate.refit import replay_refits
@@ -35,8 +36,15 @@ HISTORY_FROM, HISTORY_TO = date(2019, 9, 2), date(2020, 8, 31)
 SEED = 20200316
 
 
-def models(calendar: SchoolCalendar, plaques: list, seed: int = SEED) -> dict[str, Rates | RatesByDay]:  # type: ignore[type-arg]
-    """The three models capctl plans with; fits see only history before the day they plan."""
+def models(
+    calendar: SchoolCalendar,
+    plaques: list,  # type: ignore[type-arg]
+    seed: int = SEED,
+    history: str = "default",
+) -> dict[str, Rates | RatesByDay]:
+    """The three models capctl plans with; fits see only history before the day they plan (`history`: the
+    synthetic generator, `capctl synth --generator`)."""
+    generate = generator(history)
     syn = generate(calendar, plaques, HISTORY_FROM, LAST, SynthOptions(seed=seed, metrics=("sessions",)))
     history = syn.history()
     before = generate(calendar, plaques, HISTORY_FROM, HISTORY_TO, SynthOptions(seed=seed, metrics=("sessions",)))
