@@ -107,13 +107,11 @@ def simulate(
             trace = synth_trace(calendar, plaques, first, last, step_s, seed, generator)
             bar.update("demand", 1, 1)
             if refit == "weekly":
-                from capacity.learning.synth import SynthOptions, generate
                 from capacity.simulate.refit import history_first
+                from capacity.simulate.trace import synth_history
 
                 h_first = max(history_first(first), calendar.supported_range[0])
-                hist = generate(calendar, plaques, h_first, last, SynthOptions(seed=seed, metrics=("sessions",)))
-                refit_history = hist.history()
-                del hist
+                refit_history = synth_history(calendar, plaques, h_first, last, seed, generator)
         else:
             from capacity.learning.history import fetch_history
 

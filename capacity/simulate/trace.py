@@ -17,7 +17,7 @@ from capacity.calendar.types import Calendar
 from capacity.common.arrays import FloatArray, IntArray
 from capacity.common.errors import DataSourceError, InputError
 from capacity.learning.history import History
-from capacity.learning.synth import SynthOptions
+from capacity.learning.synth import Synth, SynthOptions
 from capacity.learning.window import midnight_s
 from capacity.policy.topology import Plaque
 
@@ -77,18 +77,36 @@ def synth_trace(
     generator: str = "default",
 ) -> DemandTrace:
     """Users connected from a synthetic history (issue 3's by default, or `generator`), all profiles summed."""
-    from capacity.learning.generators import generator as pick_generator
-
     if 300 % step_s:
         raise InputError(f"simulation step must divide 5 minutes (1m or 5m), got {step_s} s")
-    generate = pick_generator(generator)
-    synth = generate(calendar, plaques, first, last, SynthOptions(seed=seed, metrics=("sessions",)))
+    synth = _synthetic(calendar, plaques, first, last, seed, generator)
     rows = np.array([np.nansum(synth.sessions[p.id], axis=0) for p in plaques])
     rows[np.array([np.isnan(synth.sessions[p.id]).any(axis=0) for p in plaques])] = np.nan
     start, n = local_days_grid(first, last, step_s)
     users = resample(synth.start_s, synth.step_s, rows, start, step_s, n)
     label = f"synthetic (seed {seed})" if generator == "default" else f"synthetic {generator} (seed {seed})"
     return DemandTrace(start, step_s, tuple(p.id for p in plaques), users, label)
+
+
+def synth_history(
+    calendar: Calendar,
+    plaques: Sequence[Plaque],
+    first: date,
+    last: date,
+    seed: int = 20200316,
+    generator: str = "default",
+) -> History:
+    """The history a synthetic replay's refits read: the same generator and seed as its trace (one world;
+    a refit learning another generator's history than the demand it plans for measures nothing)."""
+    return _synthetic(calendar, plaques, first, last, seed, generator).history()
+
+
+def _synthetic(
+    calendar: Calendar, plaques: Sequence[Plaque], first: date, last: date, seed: int, generator: str
+) -> Synth:
+    from capacity.learning.generators import generator as pick_generator
+
+    return pick_generator(generator)(calendar, plaques, first, last, SynthOptions(seed=seed, metrics=("sessions",)))
 
 
 def history_trace(history: History, plaques: Sequence[Plaque], first: date, last: date, step_s: int) -> DemandTrace:
