@@ -10,17 +10,18 @@ capctl plans with three models, each replayed at 1-minute resolution with a 10-m
 Prints the full table and delay sweep (2, 5, 10, 20 min) for the weekly refit, one line per model for
 capctl, checks the headline, then times one replay at 5-minute resolution (prior).
 Prints the peak RSS (getrusage): the season must replay in under 2 GiB.
-Run: PYTHONPATH=. .venv/bin/python bench/bench_simulate.py
+Run: PYTHONPATH=. .venv/bin/python bench/bench_simulate.py [--generator default|independent]
 """
 
 from __future__ import annotations
 
+import argparse
 import resource
 import time
 from datetime import date
 
 from capacity.calendar import SchoolCalendar
-from capacity.learning.generators import generator
+from capacity.learning.generators import GENERATORS, generator
 from capacity.learning.pipeline import fit_model, prepare
 from capacity.learning.synth import SynthOptions
 from capacity.planning.demand import default_rates
@@ -58,19 +59,22 @@ def models(
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description="season replay benchmark")
+    ap.add_argument("--generator", choices=tuple(GENERATORS), default="default", help="synthetic history")
+    history = ap.parse_args().generator
     calendar = SchoolCalendar.load([])
     policies = load_policies()
     plaques = list(policies.topology.plaques)
 
     t0 = time.perf_counter()
-    trace = synth_trace(calendar, plaques, FIRST, LAST, 300)
+    trace = synth_trace(calendar, plaques, FIRST, LAST, 300, generator=history)
     scenario = build(trace, FIRST, LAST, policies, calendar, default_rates(), startup_s=600)
     results = simulate(scenario, 600)
     fast_s = time.perf_counter() - t0
 
-    trace = synth_trace(calendar, plaques, FIRST, LAST, 60)
+    trace = synth_trace(calendar, plaques, FIRST, LAST, 60, generator=history)
     rows = {}
-    models_ = models(calendar, plaques)
+    models_ = models(calendar, plaques, history=history)
     for name, rates in models_.items():
         scenario = build(trace, FIRST, LAST, policies, calendar, rates, startup_s=600)
         rows[name] = simulate(scenario, 600)
