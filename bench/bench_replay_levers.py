@@ -82,20 +82,29 @@ def line(name: str, scenario: Scenario, base: tuple[float, float, float] | None)
     return row
 
 
-def bandless(rates: Rates | RatesByDay) -> Rates | RatesByDay:
-    """The same rates with bands of zero width (the same object for the same input: plans run per model)."""
+def without_band(r: UsageRates) -> UsageRates:
+    """The same rates with a band of zero width (the plan sizes the rush on the mean)."""
+    return replace(r, relative_error=np.zeros_like(r.relative_error), extra_error=None, level_year=None)
 
-    def strip(r: UsageRates) -> UsageRates:
-        return replace(r, relative_error=np.zeros_like(r.relative_error), extra_error=None, level_year=None)
+
+def bandless(rates: Rates | RatesByDay) -> Rates | RatesByDay:
+    """`without_band` for a model (the same object for the same input: the replay plans one run per model)."""
 
     def one(r: Rates) -> Rates:
-        return strip(r) if isinstance(r, UsageRates) else {k: strip(v) for k, v in r.items()}
+        return without_band(r) if isinstance(r, UsageRates) else {k: without_band(v) for k, v in r.items()}
 
     if not callable(rates):
         return one(rates)
     memo: dict[int, Rates] = {}
     inner: Callable[[date], Rates] = rates
-    return lambda d: memo.setdefault(id(inner(d)), one(inner(d)))
+
+    def of_day(d: date) -> Rates:
+        model = inner(d)
+        if id(model) not in memo:
+            memo[id(model)] = one(model)
+        return memo[id(model)]
+
+    return of_day
 
 
 class Replay:
@@ -206,9 +215,7 @@ class Replay:
                 mine = rates_for(rates, plaque.id)
                 scaled = replace(mine, rates=mine.rates * ratio)
                 if not band:
-                    scaled = replace(
-                        scaled, relative_error=scaled.relative_error * 0, extra_error=None, level_year=None
-                    )
+                    scaled = without_band(scaled)
                 planned = plan_plaques(d, BASE_STEP_S, self.policies, self.calendar, scaled, levels[month], [plaque])
                 pp = next(iter(planned))
                 day_hours = np.array([s.hour + s.minute / 60 for s in pp.forecast.grid.starts])
