@@ -50,9 +50,17 @@ from capacity.planning.kernel import rates_for  # noqa: E402
 from capacity.planning.plans import plan_plaques  # noqa: E402
 from capacity.policy.bundle import Policies, load_policies  # noqa: E402
 from capacity.policy.sizing import prewarm, prewarm_window_slots, replicas_for_users  # noqa: E402
-from capacity.simulate.capctl import operator_floor, tick_times  # noqa: E402
 from capacity.simulate.run import simulate  # noqa: E402
-from capacity.simulate.scenario import DEFAULT_OPERATOR, Rates, RatesByDay, Scenario, build, model_plans, with_lead_time  # noqa: E402  # noqa: E402
+from capacity.simulate.scenario import (  # noqa: E402
+    DEFAULT_OPERATOR,
+    Rates,
+    RatesByDay,
+    Scenario,
+    build,
+    capctl_floors,
+    model_plans,
+    with_lead_time,
+)
 from capacity.simulate.trace import DemandTrace, synth_trace  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -124,7 +132,6 @@ class Replay:
         per_slot = BASE_STEP_S // trace.step_s
         self.n = trace.n // per_slot
         self.users = trace.users[:, ::per_slot][:, : self.n]
-        self.times = tick_times(trace.start_s, self.n, BASE_STEP_S)
         plaques = list(trace.plaques)
         rows: list[list[np.ndarray]] = [[] for _ in self.base.units]
         forecast: list[list[np.ndarray]] = [[] for _ in plaques]
@@ -145,11 +152,8 @@ class Replay:
         self.days = np.array(days[: self.n])
 
     def with_rows(self, rows: list[np.ndarray]) -> Scenario:
-        floors = np.empty((self.n, len(self.base.units)), dtype=np.int64)
-        for i, (u, row) in enumerate(zip(self.base.units, rows, strict=True)):
-            observed = replicas_for_users(self.users[u.row], u.component)
-            horizon = u.component.lead_time_s + SETTINGS.anticipation_s
-            floors[:, i] = operator_floor(self.times, row, u.ceiling, horizon, BASE_STEP_S, observed, SETTINGS.decide)
+        """The baseline scenario with the operator replayed on other planned replicas."""
+        floors = capctl_floors(self.trace, self.base.units, rows, SETTINGS)
         return replace(self.base, capctl_floor=floors[self.base.slot_of_step])
 
     def sized_on(self, users: np.ndarray) -> Scenario:

@@ -7,7 +7,7 @@ lead time + anticipation — depends on it, as it would in a deployment whose le
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -133,15 +133,7 @@ def build(
     plan_rows = [np.concatenate(parts) for parts in plan_parts]
     del plan_parts
 
-    times = tick_times(trace.start_s, n_slots, BASE_STEP_S)
-    slot_users = trace.users[:, ::per_slot][:, :n_slots]
-    floors = np.empty((n_slots, len(units)), dtype=np.int64)
-    for i, (u, row_plan) in enumerate(zip(units, plan_rows, strict=True)):
-        observed = replicas_for_users(slot_users[u.row], u.component)
-        horizon = u.component.lead_time_s + settings.anticipation_s
-        floors[:, i] = operator_floor(times, row_plan, u.ceiling, horizon, BASE_STEP_S, observed, settings.decide)
-        if on_progress is not None:
-            on_progress(i + 1, len(units))
+    floors = capctl_floors(trace, units, plan_rows, settings, on_progress)
     reference = _cron_reference(cron_reference, policies, calendar, rates, plaques, units, schedule)
     return Scenario(
         trace=trace,
@@ -154,6 +146,29 @@ def build(
         cron_scheduled=reference,
         cron_active=cron_active(local_hour, weekday, schedule),
     )
+
+
+def capctl_floors(
+    trace: DemandTrace,
+    units: Sequence[Unit],
+    plan_rows: Sequence[IntArray],
+    settings: OperatorSettings = DEFAULT_OPERATOR,
+    on_progress: Progress | None = None,
+) -> IntArray:
+    """[planner slot, unit] HPA minReplicas the operator sets at each tick (one per planner slot) from each
+    unit's planned replicas, with the users connected at that tick as the observed need."""
+    per_slot = BASE_STEP_S // trace.step_s
+    n_slots = trace.n // per_slot
+    times = tick_times(trace.start_s, n_slots, BASE_STEP_S)
+    slot_users = trace.users[:, ::per_slot][:, :n_slots]
+    floors = np.empty((n_slots, len(units)), dtype=np.int64)
+    for i, (u, row_plan) in enumerate(zip(units, plan_rows, strict=True)):
+        observed = replicas_for_users(slot_users[u.row], u.component)
+        horizon = u.component.lead_time_s + settings.anticipation_s
+        floors[:, i] = operator_floor(times, row_plan, u.ceiling, horizon, BASE_STEP_S, observed, settings.decide)
+        if on_progress is not None:
+            on_progress(i + 1, len(units))
+    return floors
 
 
 def with_lead_time(policies: Policies, lead_time_s: int) -> Policies:
