@@ -395,7 +395,7 @@ class Controller:
                 self.self_event("PlaqueHeld", f"{plaque}: {why}; its current replicas are kept", warning=True)
         for plaque in sorted(set(self._held) - set(held)):
             self.metrics.plaque_held.labels(plaque).set(0)
-            self.self_event("PlaqueDayned", f"{plaque} is planned again")
+            self.self_event("PlaquePlanned", f"{plaque} is planned again")
         self._held = dict(held)
 
     def _live_users(self, days: Mapping[str, list[PlaqueDay]], now: datetime) -> Mapping[str, float | None]:
