@@ -14,6 +14,7 @@ from capacity.common.errors import ConfigError, french
 from capacity.planning.budget import month_budget_levels, plan_month
 from capacity.planning.demand import UsageRates, forecast_day
 from capacity.planning.kernel import Plan, PlaquePlan, funders_on, make_plan, plan_plaque, rates_for, segment_infos
+from capacity.planning.nowcast import raised
 from capacity.policy.bundle import Policies
 from capacity.policy.topology import Plaque
 
@@ -50,14 +51,19 @@ def plan_plaques(
     rates: UsageRates | Mapping[str, UsageRates],
     budget: Mapping[str, float],
     plaques: Sequence[Plaque] | None = None,
+    *,
+    nowcast: Mapping[str, float] | None = None,
 ) -> Iterator[PlaquePlan]:
     """`plan_day`'s plaque plans one at a time (all plaques by default), for callers that keep a digest
-    of each rather than the whole day (the operator at a thousand plaques)."""
+    of each rather than the whole day (the operator at a thousand plaques). `nowcast`: a factor per plaque
+    id on that day's forecast (capacity/planning/nowcast.py), the next day's left as forecast."""
     last = check_supported(calendar, day)
     nxt = day + timedelta(days=1)
     for plaque in policies.topology.plaques if plaques is None else plaques:
         mine = rates_for(rates, plaque.id)
         today = forecast_day(mine, plaque, day, segment_infos(calendar, plaque, day), step_s)
+        if nowcast and plaque.id in nowcast:
+            today = raised(today, nowcast[plaque.id])
         tomorrow = (
             forecast_day(mine, plaque, nxt, segment_infos(calendar, plaque, nxt), step_s) if nxt <= last else None
         )

@@ -1,7 +1,7 @@
 """The one vocabulary of reasons: why a number is what it is, for the planner, `decide`, Events and reports.
 
 On the wire (plan JSON, Events, logs, the state ConfigMap) a reason is a short string — `forecast`,
-`prewarm`, `rush-band`, `floor:<collectivité>`, `ceiling:<collectivité>`, `budget:<collectivité>`,
+`prewarm`, `rush-band`, `nowcast`, `floor:<collectivité>`, `ceiling:<collectivité>`, `budget:<collectivité>`,
 `maintenance:<collectivité>`, `observed`, `fallback`, `stabilisation`, `max-step` — and stays so: scripts,
 dashboards and alerts match on it. `Reason` is its typed form: kind + collectivité, with a sentence in English
 and in French for people. Everything that writes a reason builds it here (`Reason(...).wire`); everything that
@@ -18,6 +18,7 @@ class ReasonKind(StrEnum):
     FORECAST = "forecast"
     PREWARM = "prewarm"
     RUSH_BAND = "rush-band"
+    NOWCAST = "nowcast"
     FLOOR = "floor"
     CEILING = "ceiling"
     BUDGET = "budget"
@@ -40,6 +41,10 @@ _MESSAGES: dict[ReasonKind, tuple[str, str]] = {
     ReasonKind.RUSH_BAND: (
         "sized on the forecast's upper band: a rush too steep for the reactive autoscaler",
         "dimensionné sur la borne haute de la prévision : une pointe trop raide pour l'autoscaler réactif",
+    ),
+    ReasonKind.NOWCAST: (
+        "raised for the rest of the day: this morning's users ran above the forecast",
+        "relevé pour le reste de la journée : les utilisateurs de ce matin dépassaient la prévision",
     ),
     ReasonKind.FLOOR: ("floor guaranteed by {who}", "plancher garanti par {who}"),
     ReasonKind.CEILING: ("ceiling set by {who}", "plafond fixé par {who}"),
