@@ -41,10 +41,12 @@ def test_unchanged_files_are_not_reloaded(policies: Path) -> None:
 
 
 def test_settings_file_tunes_pacing_and_reports_file_and_line(policies: Path) -> None:
-    (policies / "operator.yaml").write_text("stabilisation_window_s: 900\nmax_step_down: 0.5\nanticipation_s: 600\n")
+    (policies / "operator.yaml").write_text(
+        "stabilisation_window_s: 900\nmax_step_down: 0.5\nanticipation_s: 600\nnowcast_most: 1\n"
+    )
     settings = load_settings(policies / "operator.yaml")
     assert (settings.decide.stabilisation_window_s, settings.decide.max_step_down) == (900, 0.5)
-    assert settings.anticipation_s == 600
+    assert settings.anticipation_s == 600 and settings.nowcast_most == 1.0  # 1: the nowcast is off
     (policies / "operator.yaml").write_text("stabilisation_window_s: 900\nmax_step_down: 2\n")
     with pytest.raises(ConfigError, match=r"operator\.yaml:2(:\d+)?: max_step_down: must be in \(0, 1\]"):
         load_settings(policies / "operator.yaml")

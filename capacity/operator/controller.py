@@ -41,10 +41,11 @@ from capacity.operator.kube.actuator import Actuator, Outcome, spec_change
 from capacity.operator.kube.api import KubeClients, KubeError
 from capacity.operator.kube.events import EventRecorder
 from capacity.operator.kube.lease import LeaderElector, LeadershipLost
-from capacity.operator.kube.observe import Observed, TargetRef, WrongTarget, observe
+from capacity.operator.kube.observe import Observed, TargetRef, WrongTarget, observe, targets_of
 from capacity.operator.kube.state import Intent, StateStore
 from capacity.operator.live_usage import LiveUsage, plausible
 from capacity.operator.lookahead import PlaqueDay, forecast_users, window
+from capacity.operator.mornings import Mornings
 from capacity.operator.ops_metrics import OpsMetrics
 from capacity.operator.plan_cache import PlanCache
 from capacity.operator.reload import Config, ConfigSource
@@ -86,6 +87,7 @@ class Controller:
     _components: set[tuple[str, str]] = field(default_factory=set)
     _held: dict[str, str] = field(default_factory=dict)  # plaque → why, as of the last tick
     _implausible: set[str] = field(default_factory=set)
+    mornings: Mornings = field(default_factory=Mornings)  # today's readings, for the nowcast
     _own_intent: Intent | None = None  # the last intent this process recorded (its own cut ticks are no news)
     unready_after_failed_ticks: int = 3  # from the settings in force (the runner reads it)
 
@@ -172,7 +174,7 @@ class Controller:
         levels = self.plans.budget_levels(cfg, now.astimezone(PARIS).date())  # this month's, already planned
         if levels is not None:  # else the month could not be planned: the levels are unknown this tick
             self.metrics.budgets({fid: levels.get(fid, 1.0) for fid in budgeted})
-        targets = _targets(cfg)
+        targets = targets_of(cfg.policies.topology)
         observed = observe(
             self.clients,
             targets,
@@ -183,6 +185,7 @@ class Controller:
         users = self._live_users(days, now)
         if self.usage is not None and self.usage.last_error:
             errors.append(self.usage.last_error)
+        days = self._nowcast(cfg, days, users, now)
         if prior is not None and not prior.done and prior != self._own_intent:  # not our own known tick
             self._resume(prior, targets, observed)
         reports, pending, new_history = self._decide(cfg, targets, days, held, observed, history, users, now)
@@ -386,6 +389,24 @@ class Controller:
         )
         return self.plans.days(cfg, days)
 
+    def _nowcast(
+        self, cfg: Config, days: Mapping[str, list[PlaqueDay]], users: Mapping[str, float | None], now: datetime
+    ) -> dict[str, list[PlaqueDay]]:
+        """Record this tick's readings; past the morning window, a plaque whose users ran above the forecast
+        acts on its day planned at the nowcast's factor (mornings.py)."""
+        most = cfg.settings.nowcast_most
+        nc = self.mornings.step(days, users, now, most, lambda d, p, f: self.plans.raised_day(cfg, d, p, f))
+        for plaque, factor in nc.factors.items():
+            self.metrics.nowcast.labels(plaque).set(factor)
+        for plaque, n in sorted(nc.decided.items()):
+            message = publish.nowcast_message(plaque, n)
+            log.info("nowcast", extra={"fields": {"plaque": plaque, "measured": n.measured, "factor": n.factor}})
+            if n.raises:
+                self.self_event("NowcastRaised", message)
+        for plaque, why in sorted(nc.failed.items()):
+            log.warning("nowcast not planned: forecast kept", extra={"fields": {"plaque": plaque, "error": why}})
+        return nc.days
+
     def _report_held(self, held: Mapping[str, str]) -> None:
         """A held plaque keeps its current replicas: warn every tick, an Event when it starts or ends."""
         for plaque, why in sorted(held.items()):
@@ -467,19 +488,3 @@ class Controller:
 
     def _log_decision(self, t: TargetRef, mode: Mode, d: Decision, status: str, error: str | None = None) -> None:
         publish.log_decision(t, mode, d, status, error)
-
-
-def _targets(cfg: Config) -> list[TargetRef]:
-    return [
-        TargetRef(
-            plaque=p.id,
-            component=c.name,
-            context=p.kube_context,
-            namespace=c.target.namespace,
-            kind=c.target.kind,
-            name=c.target.name,
-            hpa=c.target.hpa,
-        )
-        for p in cfg.policies.topology.plaques
-        for c in p.components
-    ]

@@ -14,7 +14,7 @@ shortfall), which matters at a thousand plaques.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -24,6 +24,7 @@ from capacity.common.errors import InputError
 from capacity.common.timegrid import PARIS
 from capacity.operator.decide import Planned
 from capacity.planning.kernel import ComponentPlan, PlaquePlan
+from capacity.planning.reasons import ReasonKind
 from capacity.policy.topology import Plaque
 
 Clamps = tuple[tuple[str, str], ...]  # (floor|ceiling, collectivité id)
@@ -99,6 +100,31 @@ class PlaqueDay:
             users=np.asarray(pp.forecast.users, dtype=np.float64),
             components={cp.component.name: ComponentDay.of(cp) for cp in pp.components},
         )
+
+
+def with_nowcast(base: PlaqueDay, raised: PlaqueDay) -> PlaqueDay:
+    """`base`, except the slots where `raised` (the same day planned at a nowcast's factor) asks more
+    replicas: those take `raised`'s numbers and reasons, plus `nowcast`. A nowcast only ever raises."""
+    nowcast = ReasonKind.NOWCAST.value
+    components: dict[str, ComponentDay] = {}
+    for name, b in base.components.items():
+        r = raised.components[name]
+        up = r.replicas > b.replicas
+        if not up.any():
+            components[name] = b
+            continue
+        table = b.reasons + tuple(((*reasons, nowcast), clamps) for reasons, clamps in r.reasons)
+        used, why = np.unique(np.where(up, len(b.reasons) + r.why, b.why), return_inverse=True)
+        components[name] = ComponentDay(
+            replicas=np.where(up, r.replicas, b.replicas).astype(np.int32),
+            wish=np.where(up, r.wish, b.wish).astype(np.int32),
+            floor=np.where(up, r.floor, b.floor).astype(np.int32),
+            ceiling=np.where(up, r.ceiling, b.ceiling).astype(np.int32),
+            funder_ids=b.funder_ids,
+            why=np.asarray(why, dtype=np.int32).reshape(-1),
+            reasons=tuple(table[int(i)] for i in used),
+        )
+    return replace(base, users=np.maximum(base.users, raised.users), components=components)
 
 
 def slot_index(pd: PlaqueDay, now: datetime) -> int:

@@ -47,6 +47,12 @@ class OpsMetrics:
             ["plaque"],
             registry=r,
         )
+        self.nowcast = Gauge(
+            "capctl_nowcast_factor",
+            "Factor on the rest of today's forecast from this morning's users (1: none; planning/nowcast.py)",
+            ["plaque"],
+            registry=r,
+        )
         self.failed_ticks = Gauge(
             "capctl_failed_ticks_in_a_row",
             "Leader ticks in a row that planned nothing or failed everywhere",
@@ -107,7 +113,13 @@ class OpsMetrics:
             "capctl_build_info", "Always 1; the labels say which capctl runs", ["version", "python_version"], registry=r
         )
         self.build_info.labels(__version__, platform.python_version()).set(1)
-        self.plaque_gauges = (self.forecast_users, self.observed_users, self.metrics_available, self.plaque_held)
+        self.plaque_gauges = (
+            self.forecast_users,
+            self.observed_users,
+            self.metrics_available,
+            self.plaque_held,
+            self.nowcast,
+        )
         self.component_gauges = (self.wish, self.planned, self.current, self.ceiling, self.floor)
 
     def clear_plan(self) -> None:

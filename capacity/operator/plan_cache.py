@@ -23,6 +23,7 @@ from capacity.operator.lookahead import PlaqueDay
 from capacity.operator.reload import Config
 from capacity.planning.budget import month_budget_levels
 from capacity.planning.plans import plan_plaques
+from capacity.policy.topology import Plaque
 
 log = logging.getLogger("capctl.controller")
 
@@ -43,6 +44,7 @@ class PlanCache:
         self._version: str | None = None
         self._days: dict[date, dict[str, PlaqueDay | str]] = {}
         self._levels: dict[tuple[int, int], Mapping[str, float] | str] = {}
+        self._raised: dict[tuple[date, str, float], PlaqueDay | str] = {}
 
     def days(self, cfg: Config, days: Sequence[date]) -> tuple[dict[str, list[PlaqueDay]], dict[str, str]]:
         """Per plaque id (topology order), its digest for each of `days` (planned when missing); and the
@@ -50,6 +52,7 @@ class PlanCache:
         self._check_version(cfg)
         for d in [d for d in self._days if d < min(days)]:
             del self._days[d]
+        self._raised = {k: v for k, v in self._raised.items() if k[0] >= min(days)}
         for d in days:
             if d not in self._days:
                 self._days[d] = self._plan(cfg, d)
@@ -72,9 +75,19 @@ class PlanCache:
         levels = self._month_levels(cfg, day)
         return None if isinstance(levels, str) else levels
 
+    def raised_day(self, cfg: Config, day: date, plaque_id: str, factor: float) -> PlaqueDay | str:
+        """`plaque_id`'s `day` planned with its forecast × `factor` (a nowcast, planning/nowcast.py) and the
+        month's budget levels, once per (day, plaque, factor); or why it could not be planned."""
+        self._check_version(cfg)
+        key = (day, plaque_id, factor)
+        if key not in self._raised:
+            plaque = cfg.policies.topology.plaque(plaque_id)
+            self._raised[key] = self._plan(cfg, day, [plaque], {plaque_id: factor})[plaque_id]
+        return self._raised[key]
+
     def _check_version(self, cfg: Config) -> None:
         if cfg.version != self._version:
-            self._version, self._days, self._levels = cfg.version, {}, {}
+            self._version, self._days, self._levels, self._raised = cfg.version, {}, {}, {}
 
     def _month_levels(self, cfg: Config, day: date) -> Mapping[str, float] | str:
         self._check_version(cfg)
@@ -90,15 +103,24 @@ class PlanCache:
                 self._levels[key] = str(exc)
         return self._levels[key]
 
-    def _plan(self, cfg: Config, day: date) -> dict[str, PlaqueDay | str]:
+    def _plan(
+        self,
+        cfg: Config,
+        day: date,
+        plaques: Sequence[Plaque] | None = None,
+        nowcast: Mapping[str, float] | None = None,
+    ) -> dict[str, PlaqueDay | str]:
+        todo = cfg.policies.topology.plaques if plaques is None else plaques
         levels = self._month_levels(cfg, day)
         if isinstance(levels, str):
-            return {p.id: levels for p in cfg.policies.topology.plaques}
+            return {p.id: levels for p in todo}
         out: dict[str, PlaqueDay | str] = {}
-        for plaque in cfg.policies.topology.plaques:
+        for plaque in todo:
             self.keepalive()
             try:
-                plans = plan_plaques(day, BASE_STEP_S, cfg.policies, cfg.calendar, cfg.rates, levels, [plaque])
+                plans = plan_plaques(
+                    day, BASE_STEP_S, cfg.policies, cfg.calendar, cfg.rates, levels, [plaque], nowcast=nowcast
+                )
                 out[plaque.id] = PlaqueDay.of(next(iter(plans)))
             except CapctlError as exc:
                 self.on_error("plan")

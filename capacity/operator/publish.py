@@ -17,6 +17,7 @@ from capacity.operator.kube.actuator import Outcome
 from capacity.operator.kube.observe import TargetRef
 from capacity.operator.lookahead import PlaqueDay, forecast_users
 from capacity.operator.ops_metrics import OpsMetrics
+from capacity.planning.nowcast import WINDOW_H, Nowcast
 from capacity.planning.reasons import ReasonKind
 
 log = logging.getLogger("capctl.controller")
@@ -44,6 +45,15 @@ def change_event(t: TargetRef, mode: Mode, out: Outcome, now: datetime) -> tuple
         f"(reasons: {', '.join(d.reasons)})"
     )
     return reason, message
+
+
+def nowcast_message(plaque: str, n: Nowcast) -> str:
+    """What a nowcast decided, for its Event and the logs."""
+    lo, hi = (f"{h:g}" for h in WINDOW_H)
+    seen = f"{plaque}: users {lo}-{hi} h at {n.measured:.0%} of the forecast ({n.read}/{n.slots} slots read)"
+    if not n.raises:
+        return f"{seen}; the rest of the day keeps its plan"
+    return f"{seen}; the rest of the day is planned at ×{n.factor:.2f} of the forecast (reason: nowcast)"
 
 
 def metrics(

@@ -32,6 +32,7 @@ from capacity.common.yamlio import load_yaml_file
 from capacity.learning.model_file import Model, rates_for_plaques, read_model
 from capacity.operator.decide import MAX_WINDOW_S, DecideSettings
 from capacity.planning.demand import UsageRates, default_rates
+from capacity.planning.nowcast import DEFAULT_MOST
 from capacity.policy.bundle import MANDATES_DIR, TOPOLOGY_FILE, Policies, load_policies, mandate_paths, policy_files
 from capacity.policy.mandates.loader import read_mandate
 from capacity.policy.prices import PRICES_FILE
@@ -48,6 +49,7 @@ SETTINGS_RANGES: dict[str, tuple[float, float, str]] = {
     "max_step_down": (0.0, 1.0, "the share of the replicas removed per tick at most, in (0, 1]"),
     "anticipation_s": (0.0, 6 * 3600.0, "seconds read ahead of the lead time"),
     "unready_after_failed_ticks": (1.0, 100.0, "failed ticks in a row before /readyz fails and the Lease is given up"),
+    "nowcast_most": (1.0, 2.0, "the most this morning's users may raise the rest of the day (1: off)"),
 }
 SETTINGS_KEYS = tuple(SETTINGS_RANGES)
 
@@ -62,16 +64,21 @@ class OperatorSettings:
 
     `unready_after_failed_ticks`: after that many failed ticks in a row (every component failed, or
     nothing could be planned), /readyz fails and the leader gives the Lease up so the standby tries.
+
+    `nowcast_most`: from noon, a plaque whose 9-12 h users ran above the forecast has the rest of its day
+    planned higher, by at most this factor (capacity/planning/nowcast.py); 1 switches it off.
     """
 
     decide: DecideSettings = field(default_factory=DecideSettings)
     anticipation_s: float = 1800.0
     unready_after_failed_ticks: int = 3
+    nowcast_most: float = DEFAULT_MOST
 
     def __post_init__(self) -> None:  # built in code too (tests, wiring): the same ranges as the file
         for key, value in (
             ("anticipation_s", self.anticipation_s),
             ("unready_after_failed_ticks", self.unready_after_failed_ticks),
+            ("nowcast_most", self.nowcast_most),
         ):
             low, high, meaning = SETTINGS_RANGES[key]
             if not low <= value <= high:
@@ -229,8 +236,12 @@ def load_settings(path: Path) -> OperatorSettings:
         values[key] = float(v)
     anticipation = values.pop("anticipation_s", OperatorSettings.anticipation_s)
     failed = int(values.pop("unready_after_failed_ticks", OperatorSettings.unready_after_failed_ticks))
+    most = values.pop("nowcast_most", OperatorSettings.nowcast_most)
     return OperatorSettings(
-        decide=DecideSettings(**values), anticipation_s=anticipation, unready_after_failed_ticks=failed
+        decide=DecideSettings(**values),
+        anticipation_s=anticipation,
+        unready_after_failed_ticks=failed,
+        nowcast_most=most,
     )
 
 

@@ -39,6 +39,9 @@ def plan(replicas: int) -> Planned:
         ("unready_after_failed_ticks: 0", "unready_after_failed_ticks"),
         ("unready_after_failed_ticks: 2.5", "unready_after_failed_ticks"),
         ("unready_after_failed_ticks: .inf", "unready_after_failed_ticks"),
+        ("nowcast_most: 0.8", "nowcast_most"),
+        ("nowcast_most: .nan", "nowcast_most"),
+        ("nowcast_most: 5", "nowcast_most"),
     ],
 )
 def test_a_setting_that_is_not_finite_or_out_of_range_is_one_clear_error(

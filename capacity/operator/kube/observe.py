@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from capacity.operator.kube.api import KubeClients, KubeError, NotFound, Obj, call
+from capacity.policy.topology import Topology
 
 KIND_HPA = "HorizontalPodAutoscaler"
 PAGE = 2000  # objects per page of a cluster-wide list: a few MB of JSON, a national topology in ~5 pages
@@ -48,6 +49,23 @@ class TargetRef:
         if self.hpa:
             return {"apiVersion": "autoscaling/v2", "kind": KIND_HPA, "name": self.hpa, "namespace": self.namespace}
         return {"apiVersion": "apps/v1", "kind": self.kind, "name": self.name, "namespace": self.namespace}
+
+
+def targets_of(topology: Topology) -> list[TargetRef]:
+    """Every component of every plaque, as the workload and HPA it scales (topology order)."""
+    return [
+        TargetRef(
+            plaque=p.id,
+            component=c.name,
+            context=p.kube_context,
+            namespace=c.target.namespace,
+            kind=c.target.kind,
+            name=c.target.name,
+            hpa=c.target.hpa,
+        )
+        for p in topology.plaques
+        for c in p.components
+    ]
 
 
 @dataclass(frozen=True)
