@@ -15,6 +15,7 @@ from capacity.common.errors import InputError
 
 if TYPE_CHECKING:
     from capacity.learning.source import PrometheusOptions
+    from capacity.operator.reload import OperatorSettings
 
 
 @app.command()
@@ -45,6 +46,10 @@ def simulate(
         float, typer.Option("--hpa-limit-ratio", help="CPU limit / request of the HPA's pods (1: capped at 100 %)")
     ] = 1.0,
     hpa_metrics_lag: Annotated[str, typer.Option("--hpa-metrics-lag", help="age of the HPA's metrics")] = "1m",
+    nowcast_most: Annotated[
+        float | None,
+        typer.Option("--nowcast-most", help="the operator's nowcast_most (default: operator.yaml's; 1: no nowcast)"),
+    ] = None,
     output: OutputOpt = Output.table,
     plot: Annotated[Path | None, typer.Option("--plot", dir_okay=False, help="write a PNG")] = None,
     model: ModelOpt = None,
@@ -93,6 +98,7 @@ def simulate(
     if plot is not None:
         check_plot_path(plot)
     pol = load_policies(policies)
+    settings = _operator_settings(pol.root, nowcast_most)
     rates, pol = load_rates(pol, model)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
@@ -143,7 +149,15 @@ def simulate(
             )
             plan_rates = replayed.rates_for
         scenario = build(
-            trace, first, last, pol, calendar, plan_rates, on_progress=bar.callback("operator"), startup_s=startup_s
+            trace,
+            first,
+            last,
+            pol,
+            calendar,
+            plan_rates,
+            settings=settings,
+            on_progress=bar.callback("operator"),
+            startup_s=startup_s,
         )
         bar.update("replay", 0, 1 + len(delays))
         results, desired = replay(
@@ -163,7 +177,7 @@ def simulate(
             bar.update("replay", 1 + fits.index(delay_s), 1 + len(delays))
             if delay_s == startup_s:
                 return scenario
-            return build(trace, first, last, pol, calendar, plan_rates, startup_s=delay_s)
+            return build(trace, first, last, pol, calendar, plan_rates, settings=settings, startup_s=delay_s)
 
         points = (
             run_sweep(rebuild, fits, prices=prices, settings=hpa_settings, slo_utilisation=slo_utilisation)
@@ -190,6 +204,7 @@ def simulate(
             f"{hpa_limit_ratio:g} × its request (--hpa-limit-ratio)"
         ],
         "refit": replayed.summary() if replayed is not None else {"refits": 0, "mode": refit},
+        "nowcast_most": settings.nowcast_most,
     }  # fmt: skip
     if output is Output.table:
         typer.echo(report_table(meta, results, points))
@@ -207,3 +222,19 @@ def simulate(
 
 def _lag_note(lag_s: int, step_s: int) -> str:
     return f" (rounded down to {lag_s // step_s * step_s} s at this step)" if lag_s % step_s else ""
+
+
+def _operator_settings(root: str, nowcast_most: float | None) -> OperatorSettings:
+    """The operator's settings the replay runs under: `operator.yaml` beside the policies, as `run` reads
+    them, with `--nowcast-most` in place of the file's when given."""
+    from dataclasses import replace
+
+    from capacity.operator.reload import SETTINGS_FILE, SETTINGS_RANGES, load_settings
+
+    settings = load_settings(Path(root) / SETTINGS_FILE)
+    if nowcast_most is None:
+        return settings
+    low, high, meaning = SETTINGS_RANGES["nowcast_most"]
+    if not low <= nowcast_most <= high:
+        raise InputError(f"--nowcast-most must be in [{low:g}, {high:g}], got {nowcast_most}: {meaning}")
+    return replace(settings, nowcast_most=nowcast_most)

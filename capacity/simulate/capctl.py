@@ -27,16 +27,11 @@ def tick_times(start_s: int, n: int, tick_s: int) -> list[datetime]:
 
 
 def operator_floor(
-    times: list[datetime],
-    plan_replicas: IntArray,
-    ceiling: int,
-    horizon_s: float,
-    slot_s: int,
-    observed_need: IntArray,
-    settings: DecideSettings,
+    times: list[datetime], ahead: IntArray, ceiling: int, observed_need: IntArray, settings: DecideSettings
 ) -> IntArray:
-    """HPA minReplicas the operator sets at each tick (floor mode), from its own `replay`."""
-    ahead = planned_ahead(plan_replicas, horizon_s, slot_s)[: len(times)]
+    """HPA minReplicas the operator sets at each tick (floor mode), from its own `replay`; `ahead`: what the
+    plan it holds at each tick asks over its window (`planned_ahead`)."""
+    ahead = ahead[: len(times)]
     ceilings = np.full(len(times), ceiling, dtype=np.int64)
     initial = int(min(ahead[0], ceiling))
     return replay(times, ahead, ceilings, initial, observed_need=observed_need, settings=settings)

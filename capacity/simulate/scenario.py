@@ -21,12 +21,14 @@ from capacity.common.timegrid import BASE_STEP_S
 from capacity.operator.reload import OperatorSettings
 from capacity.planning.demand import UsageRates
 from capacity.planning.kernel import Plan
+from capacity.planning.nowcast import WINDOW_H
 from capacity.planning.plans import plan_range
 from capacity.policy.bundle import Policies
 from capacity.policy.sizing import replicas_for_users
 from capacity.policy.topology import Component
-from capacity.simulate.capctl import operator_floor, tick_times
+from capacity.simulate.capctl import operator_floor, planned_ahead, tick_times
 from capacity.simulate.cron import CronSchedule, cron_active
+from capacity.simulate.nowcast import raise_rows
 from capacity.simulate.trace import DemandTrace
 
 Progress = Callable[[int, int], None]
@@ -107,6 +109,7 @@ def build(
     starts: list[datetime] = []
     units: list[Unit] = []
     plan_parts: list[list[IntArray]] = []
+    forecast_parts: list[list[FloatArray]] = [[] for _ in plaques]
     # Plans are read once and dropped: a season of them does not fit in memory (tens of GB).
     for plan in model_plans(first, end, policies, calendar, rates, plaques):
         starts.extend(plan.plaques[0].forecast.grid.starts)
@@ -117,12 +120,11 @@ def build(
                     units.append(Unit(pid, row, cp.component, floor, int(cp.ceiling[0])))
                     plan_parts.append([])
         i = 0
-        for pp in plan.plaques:
+        for row, pp in enumerate(plan.plaques):
+            forecast_parts[row].append(np.asarray(pp.forecast.users, dtype=np.float64))
             for cp in pp.components:
                 plan_parts[i].append(np.asarray(cp.replicas, dtype=np.int64))
                 i += 1
-    if callable(rates):
-        rates = rates(first)  # the cron schedule is sized once, as people do
     local_day = tuple(s.date() for s in starts)[:n_slots]
     hour = np.array([s.hour + s.minute / 60 for s in starts])
     wday = np.array([s.weekday() for s in starts], dtype=np.int64)
@@ -132,8 +134,24 @@ def build(
     weekday = wday[slot_of_step]
     plan_rows = [np.concatenate(parts) for parts in plan_parts]
     del plan_parts
+    raised, _ = raise_rows(
+        plan_rows,
+        plaques,
+        [u.row for u in units],
+        np.array([np.concatenate(parts) for parts in forecast_parts]),
+        trace.users[:, ::per_slot][:, :n_slots],
+        local_day,
+        hour,
+        policies,
+        calendar,
+        _per_day(rates),
+        settings.nowcast_most,
+    )
+    if callable(rates):
+        rates = rates(first)  # the cron schedule is sized once, as people do
 
-    floors = capctl_floors(trace, units, plan_rows, settings, on_progress)
+    known = hour[:n_slots] >= WINDOW_H[1]  # the operator decides a nowcast at the end of the window
+    floors = capctl_floors(trace, units, plan_rows, settings, on_progress, nowcast=(raised, known))
     reference = _cron_reference(cron_reference, policies, calendar, rates, plaques, units, schedule)
     return Scenario(
         trace=trace,
@@ -154,9 +172,11 @@ def capctl_floors(
     plan_rows: Sequence[IntArray],
     settings: OperatorSettings = DEFAULT_OPERATOR,
     on_progress: Progress | None = None,
+    nowcast: tuple[Sequence[IntArray], npt.NDArray[np.bool_]] | None = None,
 ) -> IntArray:
     """[planner slot, unit] HPA minReplicas the operator sets at each tick (one per planner slot) from each
-    unit's planned replicas, with the users connected at that tick as the observed need."""
+    unit's planned replicas, with the users connected at that tick as the observed need. `nowcast`: the
+    rows after the nowcast (simulate/nowcast.py) and the slots from which the operator holds them."""
     per_slot = BASE_STEP_S // trace.step_s
     n_slots = trace.n // per_slot
     times = tick_times(trace.start_s, n_slots, BASE_STEP_S)
@@ -165,7 +185,11 @@ def capctl_floors(
     for i, (u, row_plan) in enumerate(zip(units, plan_rows, strict=True)):
         observed = replicas_for_users(slot_users[u.row], u.component)
         horizon = u.component.lead_time_s + settings.anticipation_s
-        floors[:, i] = operator_floor(times, row_plan, u.ceiling, horizon, BASE_STEP_S, observed, settings.decide)
+        ahead = planned_ahead(row_plan, horizon, BASE_STEP_S)[:n_slots]
+        if nowcast is not None:
+            rows, known = nowcast
+            ahead = np.where(known, planned_ahead(rows[i], horizon, BASE_STEP_S)[:n_slots], ahead)
+        floors[:, i] = operator_floor(times, ahead, u.ceiling, observed, settings.decide)
         if on_progress is not None:
             on_progress(i + 1, len(units))
     return floors
@@ -178,6 +202,13 @@ def with_lead_time(policies: Policies, lead_time_s: int) -> Policies:
         for p in policies.topology.plaques
     )
     return replace(policies, topology=replace(policies.topology, plaques=plaques))
+
+
+def _per_day(rates: Rates | RatesByDay) -> RatesByDay:
+    if callable(rates):
+        return rates
+    fixed: Rates = rates
+    return lambda _d: fixed
 
 
 def _dates(first: date, last: date) -> list[date]:

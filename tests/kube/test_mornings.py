@@ -1,10 +1,11 @@
 """The operator's mornings: what it reads 9-12 h decides, once, whether the rest of a plaque's day is planned
-higher."""
+higher; the replay (simulate) makes the same decision with the same numbers."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from capacity.calendar import SchoolCalendar
@@ -15,6 +16,7 @@ from capacity.planning.budget import month_budget_levels
 from capacity.planning.demand import default_rates
 from capacity.planning.plans import plan_plaques
 from capacity.policy.bundle import load_policies
+from capacity.simulate.nowcast import raise_rows
 
 DAY = date(2021, 5, 4)  # an ordinary Tuesday in class
 POLICIES, CALENDAR, RATES = load_policies(), SchoolCalendar.load([]), default_rates()
@@ -85,3 +87,36 @@ def test_a_raised_day_that_cannot_be_planned_keeps_the_forecast_and_says_why() -
     morning_of(m, {"grand-est": 1.3})
     noon = m.step(BASE, {}, at(12.0), 1.3, lambda _d, _p, _f: "no mandate in force")
     assert noon.failed == {"grand-est": "no mandate in force"} and noon.days["grand-est"] == BASE["grand-est"]
+
+
+def test_the_replay_raises_the_same_afternoon_as_the_operator() -> None:
+    """simulate's raise_rows, fed the operator's readings at slot starts, gives the operator's replicas."""
+    plaques = ["grand-est", "occitanie"]
+    scale = {"grand-est": 1.22, "occitanie": 1.11}
+    m = Mornings()
+    morning_of(m, {p: scale[p] for p in plaques})
+    noon = m.step(BASE, {}, at(12.0), 1.3, raised_day)
+    starts = BASE["grand-est"][0].starts
+    hours = np.array([(datetime.fromtimestamp(s, PARIS) - at(0)).total_seconds() / 3600 for s in starts])
+    forecast = np.array([BASE[p][0].users for p in PLAQUES])
+    readings = forecast * np.array([scale.get(p, 1.0) for p in PLAQUES])[:, None]
+    units = [(row, name) for row, p in enumerate(PLAQUES) for name in BASE[p][0].components]
+    rows = [BASE[PLAQUES[r]][0].components[n].replicas.astype(np.int64) for r, n in units]
+    out, count = raise_rows(
+        rows,
+        PLAQUES,
+        [r for r, _ in units],
+        forecast,
+        readings,
+        [DAY] * len(starts),
+        hours,
+        POLICIES,
+        CALENDAR,
+        lambda _d: RATES,
+        1.3,
+    )
+    assert count == 2
+    afternoon = hours >= 12
+    for (row, name), replicas in zip(units, out, strict=True):
+        operator = noon.days[PLAQUES[row]][0].components[name].replicas
+        assert (replicas[afternoon] == operator[afternoon]).all(), (PLAQUES[row], name)
