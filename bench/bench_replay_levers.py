@@ -16,10 +16,14 @@ capctl only, with one thing changed at a time:
     mean plus 0, 5 or 10 % all day: what the best 7-day forecast of this history would cost;
   * the users who came: the plan is the pre-warmed need of the actual users (mandates applied), through
     the operator's own `replay` — the cost of the policy itself (no forecast knows the sample noise);
-  * a same-day correction ("nowcast", not built): from `window` on, the rest of each class day is re-planned
-    with the plaque's rates scaled by users seen / users forecast over the window (5 % steps, within
-    [0.8, 1.3]; down-only and up-only variants), the month's budget levels unchanged — as an operator
-    would, and only where the window's forecast is above 50 users.
+  * a same-day correction ("nowcast"): the operator's own (planning/nowcast.py: 9-12 h, up only, at most
+    ×1.3) as one row, and variants re-planned here: from `window` on, the rest of each class day with the
+    plaque's rates scaled by users seen / users forecast over the window (5 % steps, within [0.8, 1.3];
+    down-only and up-only variants), the month's budget levels unchanged, only where the window's forecast
+    is above 50 users (these variants' look-ahead reads the re-planned slots up to 40 minutes before the
+    window ends; the operator's row does not).
+Every other row, "as shipped" included, is the operator *without* its nowcast (`nowcast_most` 1), so that
+each lever is measured alone.
 Prints cost × oracle and the shares of user-minutes above the operating point and above saturation, then
 capctl's and the expectation's error by hour of the day (median log(forecast / actual) and its absolute
 value, weekdays where more than 50 users are forecast).
@@ -68,7 +72,7 @@ from bench_forecast import HORIZON  # noqa: E402
 from bench_simulate import FIRST, LAST, SEED, models  # noqa: E402
 
 STARTUP_S = 600
-SETTINGS = DEFAULT_OPERATOR
+SETTINGS = replace(DEFAULT_OPERATOR, nowcast_most=1.0)  # the levers alone: the nowcast is its own row
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ class Replay:
     ):
         self.trace, self.policies, self.calendar, self.rates = trace, policies, calendar, rates
         self.generator = generator
-        self.base = build(trace, FIRST, LAST, policies, calendar, rates, startup_s=STARTUP_S)
+        self.base = build(trace, FIRST, LAST, policies, calendar, rates, settings=SETTINGS, startup_s=STARTUP_S)
         per_slot = BASE_STEP_S // trace.step_s
         self.n = trace.n // per_slot
         self.users = trace.users[:, ::per_slot][:, : self.n]
@@ -263,14 +267,19 @@ def main() -> None:
         f"{STARTUP_S // 60} min start-up"
     )
     print(f"{'':<54} cost      above op.  above sat.   (change)")
-    base = line("as shipped", replay.base, None)
+    base = line("as shipped, without the nowcast", replay.base, None)
+    with_nowcast = build(trace, FIRST, LAST, policies, calendar, rates, settings=DEFAULT_OPERATOR, startup_s=STARTUP_S)
+    line("the operator's nowcast (as shipped)", with_nowcast, base)
     pace = replace(SETTINGS.decide, stabilisation_window_s=0.0, max_step_down=1.0)
     for name, settings in (
         ("no anticipation (lead time only)", replace(SETTINGS, anticipation_s=0.0)),
         ("no scale-down pacing", replace(SETTINGS, decide=pace)),
     ):
         line(name, build(trace, FIRST, LAST, policies, calendar, rates, settings=settings, startup_s=STARTUP_S), base)
-    line("no rush band", build(trace, FIRST, LAST, policies, calendar, bandless(rates), startup_s=STARTUP_S), base)
+    bandless_scenario = build(
+        trace, FIRST, LAST, policies, calendar, bandless(rates), settings=SETTINGS, startup_s=STARTUP_S
+    )
+    line("no rush band", bandless_scenario, base)
     for band in (True, False):
         scenario, count = replay.exact_level(band)
         line(f"exact day level, model's shape{'' if band else ', no band'} [{count}]", scenario, base)
