@@ -68,8 +68,9 @@ class Mornings:
         factors: dict[str, float] = {}
         decided: dict[str, Nowcast] = {}
         failed: dict[str, str] = {}
-        for plaque in [p for p in self._plaques if p not in days]:
-            del self._plaques[plaque]
+        current = min((pds[0].day for pds in days.values()), default=None)
+        for plaque in [p for p, m in self._plaques.items() if current is not None and m.day < current]:
+            del self._plaques[plaque]  # a past day's (a plaque held for a tick keeps its morning)
         for plaque, pds in days.items():
             today = pds[0]
             m = self._record(plaque, today, now, users.get(plaque))

@@ -70,6 +70,19 @@ def test_a_busy_morning_raises_the_afternoon_once_with_its_reason() -> None:
     assert later.decided == {} and later.factors["grand-est"] == pytest.approx(1.2)  # decided once, kept
 
 
+def test_a_plaque_held_for_a_tick_keeps_its_morning() -> None:
+    m = Mornings()
+    morning_of(m, {"grand-est": 1.22}, until_h=10.5)
+    others = {p: pds for p, pds in BASE.items() if p != "grand-est"}
+    m.step(others, {}, at(10.5), 1.3, raised_day)  # grand-est could not be planned at 10:30
+    t = at(10.5)
+    while t < at(12.0):
+        m.step(BASE, {"grand-est": 1.22 * forecast_users(BASE["grand-est"][0], t)}, t, 1.3, raised_day)
+        t += timedelta(minutes=5)
+    noon = m.step(BASE, {}, at(12.0), 1.3, raised_day)
+    assert noon.factors["grand-est"] == pytest.approx(1.2) and noon.decided["grand-est"].read == 36
+
+
 def test_a_restart_after_the_morning_makes_no_nowcast() -> None:
     fresh = Mornings().step(BASE, {p: 10_000.0 for p in PLAQUES}, at(12.5), 1.3, raised_day)
     assert fresh.decided == {} and fresh.days == BASE
