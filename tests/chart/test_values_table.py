@@ -53,3 +53,20 @@ def test_table_rows_follow_values_yaml() -> None:
     assert '| `mode` | `recommend` \\| `floor` \\| `direct` | `"recommend"` |' in table
     assert "| `networkPolicy.apiServer.ports` | array | `[443, 6443]` |" in table
     assert readme_with_table(f"a\n{START}\nold\n{END}\nb\n", "new\n") == f"a\n{START}\nnew\n{END}\nb\n"
+
+
+def test_the_operator_yaml_example_in_values_is_one_the_operator_loads(tmp_path: Path) -> None:
+    """The commented example a site copies into `policies.files` must not be refused at load."""
+    from capacity.operator.reload import load_settings
+
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "#      operator.yaml: |")
+    body = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  #        "):
+            break
+        body.append(line.removeprefix("  #        "))
+    assert body, "the example has at least one setting"
+    (tmp_path / "operator.yaml").write_text("\n".join(body) + "\n")
+    settings = load_settings(tmp_path / "operator.yaml")
+    assert settings.nowcast_most == 1.3
