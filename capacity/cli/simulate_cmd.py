@@ -34,6 +34,14 @@ def simulate(
     generator: Annotated[
         str, typer.Option("--generator", help="with --synth: default or independent (capctl synth --generator)")
     ] = "default",
+    surprise: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--surprise",
+            help="with --synth: event file the demand follows and the plan's calendar does not (a day the "
+            "calendar gets wrong; repeatable)",
+        ),
+    ] = None,
     eur_per_vcpu_h: Annotated[float, typer.Option("--eur-per-vcpu-h", help="price of a requested vCPU-hour")] = 0.04,
     eur_per_gib_h: Annotated[float, typer.Option("--eur-per-gib-h", help="price of a requested GiB-hour")] = 0.005,
     refit: Annotated[
@@ -77,6 +85,8 @@ def simulate(
 
     if synth == (prometheus is not None):
         raise InputError("give exactly one demand source: --synth or --prometheus-url URL")
+    if surprise and not synth:
+        raise InputError("--surprise draws a synthetic demand that the plan did not expect: give --synth too")
     first, last = parse_date(date_from), parse_date(date_to)
     days_between(first, last)
     step_s = parse_duration_s(resolution)
@@ -102,6 +112,7 @@ def simulate(
     rates, pol = load_rates(pol, model)
     plaques = [pol.topology.plaque(p) for p in plaque] if plaque else list(pol.topology.plaques)
     calendar = load_calendar(events)
+    demand_calendar = load_calendar([*(events or []), *surprise]) if surprise else calendar
     for d in (first, last):
         check_supported(calendar, d)
     prices = Prices(eur_per_vcpu_hour=eur_per_vcpu_h, eur_per_gib_hour=eur_per_gib_h)
@@ -110,14 +121,14 @@ def simulate(
         trace: DemandTrace
         if synth:
             bar.update("demand", 0, 1)
-            trace = synth_trace(calendar, plaques, first, last, step_s, seed, generator)
+            trace = synth_trace(demand_calendar, plaques, first, last, step_s, seed, generator)
             bar.update("demand", 1, 1)
             if refit == "weekly":
                 from capacity.simulate.refit import history_first
                 from capacity.simulate.trace import synth_history
 
                 h_first = max(history_first(first), calendar.supported_range[0])
-                refit_history = synth_history(calendar, plaques, h_first, last, seed, generator)
+                refit_history = synth_history(demand_calendar, plaques, h_first, last, seed, generator)
         else:
             from capacity.learning.history import fetch_history
 
@@ -205,6 +216,7 @@ def simulate(
         ],
         "refit": replayed.summary() if replayed is not None else {"refits": 0, "mode": refit},
         "nowcast_most": settings.nowcast_most,
+        "surprise": [str(p) for p in surprise or ()],
     }  # fmt: skip
     if output is Output.table:
         typer.echo(report_table(meta, results, points))

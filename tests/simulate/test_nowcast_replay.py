@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -51,3 +52,41 @@ def test_the_cli_says_which_nowcast_it_replayed_and_refuses_a_bad_one() -> None:
         assert json.loads(res.stdout)["nowcast_most"] == float(most)
     bad = runner.invoke(app, [*args, "--nowcast-most", "0.5"])
     assert bad.exit_code != 0 and "--nowcast-most" in str(bad.exception) + bad.output
+
+
+TEMPETE = """\
+events:
+  - id: tempete-fermeture
+    name: "Tempête : établissements fermés, continuité pédagogique à distance"
+    from: 2021-05-18
+    to: 2021-05-18
+    state: distanciel
+    scope: {zones: [C]}
+"""
+
+
+def test_a_day_the_calendar_gets_wrong_costs_its_morning_rush_and_announcing_it_saves_it(tmp_path: Path) -> None:
+    """--surprise: the demand follows a storm closure the plan's calendar does not know. capctl is short at
+    the distance rush (8 h: too early for any nowcast); the same day announced in --events is not."""
+    events = tmp_path / "tempete.yaml"
+    events.write_text(TEMPETE)
+    runner = CliRunner()
+    args = ["simulate", "--from", "2021-05-17", "--to", "2021-05-19", "--synth", "--plaque", "occitanie"]
+    args += ["--resolution", "5m", "--sweep", "", "--output", "json"]
+
+    def capctl(*extra: str) -> dict[str, object]:
+        res = runner.invoke(app, [*args, *extra])
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout)
+        return next(s for s in data["strategies"] if s["strategy"] == "capctl") | {"surprise": data["surprise"]}
+
+    surprised = capctl("--surprise", str(events))
+    announced = capctl("--events", str(events))
+    usual = capctl()
+    assert surprised["surprise"] == [str(events)] and announced["surprise"] == []
+    assert surprised["shortfall"]["saturation"]["user_minutes"] > 0
+    assert announced["shortfall"]["saturation"]["user_minutes"] == 0
+    assert usual["shortfall"]["saturation"]["user_minutes"] == 0  # the storm, not the week, is what hurts
+    prom = ["--prometheus-url", "http://127.0.0.1:1", "--surprise", str(events)]
+    wrong = runner.invoke(app, ["simulate", "--from", "2021-05-17", "--to", "2021-05-19", *prom])
+    assert wrong.exit_code != 0 and "--surprise draws a synthetic demand" in str(wrong.exception) + wrong.output
