@@ -9,6 +9,8 @@ capctl only, with one thing changed at a time:
   * the operator's pacing: no anticipation (plan read over the lead time only), no scale-down pacing
     (stabilisation window 0, any step down);
   * no rush band: the plan sized on the forecast's mean on rising slots too (bands of zero width);
+  * a shorter pre-warm (topology.yaml `prewarm_s`, 1 h in the shipped policies): 30 min, and the start-up
+    delay itself;
   * the exact day level: each class day's forecast scaled by the users who came over 8-18 h / the users
     forecast (the model's intraday shape kept), with and without bands — what a perfect level would buy;
   * the generator's own expectation 7 days ahead (`synth.expected_users`: the AR(1) day level at its
@@ -63,6 +65,7 @@ from capacity.simulate.scenario import (  # noqa: E402
     build,
     capctl_floors,
     model_plans,
+    with_components,
     with_lead_time,
 )
 from capacity.simulate.trace import DemandTrace, synth_trace  # noqa: E402
@@ -280,6 +283,10 @@ def main() -> None:
         trace, FIRST, LAST, policies, calendar, bandless(rates), settings=SETTINGS, startup_s=STARTUP_S
     )
     line("no rush band", bandless_scenario, base)
+    for prewarm_s in (1800, STARTUP_S):
+        shorter = with_components(policies, prewarm_s=prewarm_s)
+        scenario = build(trace, FIRST, LAST, shorter, calendar, rates, settings=SETTINGS, startup_s=STARTUP_S)
+        line(f"pre-warm {prewarm_s // 60} min (topology: 60)", scenario, base)
     for band in (True, False):
         scenario, count = replay.exact_level(band)
         line(f"exact day level, model's shape{'' if band else ', no band'} [{count}]", scenario, base)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -197,9 +198,13 @@ def capctl_floors(
 
 def with_lead_time(policies: Policies, lead_time_s: int) -> Policies:
     """The same policies with every component's lead time set to `lead_time_s`."""
+    return with_components(policies, lead_time_s=lead_time_s)
+
+
+def with_components(policies: Policies, **fields: Any) -> Policies:
+    """The same policies with these topology fields of every component replaced (`prewarm_s=1800`, ...)."""
     plaques = tuple(
-        replace(p, components=tuple(replace(c, lead_time_s=lead_time_s) for c in p.components))
-        for p in policies.topology.plaques
+        replace(p, components=tuple(replace(c, **fields) for c in p.components)) for p in policies.topology.plaques
     )
     return replace(policies, topology=replace(policies.topology, plaques=plaques))
 
