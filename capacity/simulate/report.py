@@ -62,9 +62,12 @@ def report_dict(meta: dict[str, Any], results: Sequence[StrategyResult], sweep: 
 
 def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep: Sequence[SweepPoint]) -> str:
     slo = meta.get("slo_utilisation", 0.9)
+    most = meta.get("nowcast_most", 1.0)
+    nowcast = f"capctl's nowcast up to ×{most:g}" if most > 1 else "no nowcast"
+    surprise = f"; the plan did not know {', '.join(meta['surprise'])}" if meta.get("surprise") else ""
     lines = [
-        f"Season replay {meta['from']} → {meta['to']}, demand: {meta['source']}, "
-        f"start-up delay {meta['startup_s'] // 60} min, step {meta['step_s'] // 60} min",
+        f"Season replay {meta['from']} → {meta['to']}, demand: {meta['source']}{surprise}, "
+        f"start-up delay {meta['startup_s'] // 60} min, step {meta['step_s'] // 60} min, {nowcast}",
         f"Users short (share of user-minutes) above saturation — what users feel —, above {slo:.0%} of it "
         "(SLO) and above the operating point (headroom breaches); plaque-hours and peak users at saturation.",
         f"{'strategy':<8} {'replica-h':>10} {'cost €':>9} {'×oracle':>7} {'saturat.':>9} {'slo':>8} "

@@ -50,6 +50,10 @@ def test_the_cli_says_which_nowcast_it_replayed_and_refuses_a_bad_one() -> None:
         res = runner.invoke(app, [*args, "--nowcast-most", most])
         assert res.exit_code == 0, res.output
         assert json.loads(res.stdout)["nowcast_most"] == float(most)
+    table = runner.invoke(app, [*args[:-2], "--nowcast-most", "1"])
+    assert table.exit_code == 0 and "no nowcast" in table.stdout.splitlines()[0]
+    table = runner.invoke(app, args[:-2])
+    assert "capctl's nowcast up to ×1.3" in table.stdout.splitlines()[0]
     bad = runner.invoke(app, [*args, "--nowcast-most", "0.5"])
     assert bad.exit_code != 0 and "--nowcast-most" in str(bad.exception) + bad.output
 
