@@ -94,6 +94,7 @@ def run(
         operator_clock,
         self_reference,
     )
+    from capacity.planning.nowcast import tick_too_slow
     from capacity.policy.bundle import default_policies_dir
 
     setup_logging(log_format.value)
@@ -124,6 +125,8 @@ def run(
     log.info("starting", extra={"fields": facts})
     if prometheus is None:
         log.warning("no --prometheus-url: scale-down follows the forecast alone (no live-usage guard)")
+    elif not once and (slow := tick_too_slow(tick)):
+        log.warning(slow)
     usage = None
     if prometheus is not None:
         usage = PrometheusUsage(

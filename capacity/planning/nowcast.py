@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from capacity.common.arrays import FloatArray
+from capacity.common.timegrid import BASE_STEP_S
 from capacity.planning.demand import DayForecast
 
 WINDOW_H = (9.0, 12.0)  # local hours read
@@ -69,6 +70,18 @@ def morning(
     measured = float(read[seen].sum() / forecast[seen].sum())
     factor = min(most, max(1.0, round(round(measured / STEP) * STEP, 6)))
     return Nowcast(measured=measured, factor=factor, read=int(seen.sum()), slots=slots)
+
+
+def tick_too_slow(tick_s: float) -> str | None:
+    """Why ticks `tick_s` apart cannot make a nowcast (they read too few of the window's 5-minute slots)."""
+    share = min(1.0, BASE_STEP_S / tick_s)
+    if share >= MIN_READ:
+        return None
+    return (
+        f"--tick {tick_s:g} s reads about {share:.0%} of the 5-minute slots: the nowcast needs {MIN_READ:.0%} "
+        f"of its 9-12 h window and will not run; use --tick {BASE_STEP_S / MIN_READ:.0f} or less "
+        "(or nowcast_most: 1 in operator.yaml to say so)"
+    )
 
 
 def raised(fc: DayForecast, factor: float) -> DayForecast:

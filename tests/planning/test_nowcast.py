@@ -14,7 +14,7 @@ from capacity.calendar import SchoolCalendar
 from capacity.common.timegrid import BASE_STEP_S
 from capacity.planning.budget import month_budget_levels
 from capacity.planning.demand import default_rates
-from capacity.planning.nowcast import DEFAULT_MOST, MIN_FORECAST, STEP, WINDOW_H, morning
+from capacity.planning.nowcast import DEFAULT_MOST, MIN_FORECAST, STEP, WINDOW_H, morning, tick_too_slow
 from capacity.planning.plans import plan_plaques
 from capacity.policy.bundle import load_policies
 
@@ -98,3 +98,9 @@ def test_a_raised_day_never_plans_fewer_replicas_and_plans_more_for_the_evening(
     assert any(
         (u.replicas[evening] > b.replicas[evening]).any() for b, u in zip(base.components, up.components, strict=True)
     )
+
+
+def test_ticks_too_far_apart_are_named_at_start() -> None:
+    assert tick_too_slow(60) is None and tick_too_slow(400) is None  # 400 s still reads 75 % of the slots
+    slow = tick_too_slow(600)
+    assert slow is not None and "50%" in slow and "--tick 400" in slow
