@@ -121,6 +121,13 @@ def fit_table(report: dict[str, Any]) -> str:
         comps = ",".join(p["components_fitted"]) or "-"
         lines.append(f"{pid:<24} {'yes' if p['fitted'] else 'NO':<6} {level:<18} {factors:<21} {comps}")
     lines.extend(_level_years(report))
+    bends = [
+        f"{pid} {max(p['own_shape'].values()):.0%} ({max(p['own_shape'], key=p['own_shape'].get)})"
+        for pid, p in report["plaques"].items()
+        if p.get("own_shape")
+    ]
+    if bends:
+        lines.append("own day shape, largest bend from the shared curve: " + ", ".join(bends))
     lines.append("")
     lines.append(f"{'state':<12} {'fitted':>6} {'pooled':>6} {'prior':>6}  curves (profile x weekday)")
     for state, s in report["states"].items():

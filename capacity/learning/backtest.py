@@ -29,6 +29,7 @@ from capacity.learning.days import DayFrame, PlaqueDays, expected
 from capacity.learning.fit import FitOptions, fit_rates
 from capacity.learning.levels import level_ratios, level_school_year, subset, trailing_level
 from capacity.learning.recent import RECENT_DAYS
+from capacity.learning.shape import shaped
 from capacity.planning.demand import BAND_Z, UsageRates
 
 MIN_COVERAGE = 0.9  # share of a day's slots that must hold data for its actual peak to count
@@ -155,7 +156,7 @@ def _rolling(
             # backtest's time for ~0.1 point of MAPE on the validation window.
             factors = fit.factors[pid]
             states = pooling.recent_states(frame.plaques[pid].state, known - RECENT_DAYS, known)
-            rates = replace(scaled(fit.rates, factors), level_year=year)
+            rates = replace(scaled(shaped(fit.rates, fit.shapes.get(pid)), factors), level_year=year)
             out[pid] = (pooling.with_new_states(rates, states), level)
         return out
 

@@ -30,6 +30,7 @@ from capacity.learning.calibrate import lagged_peaks, relative_error, state_fact
 from capacity.learning.days import COMBOS, DayFrame, PlaqueDays, expected, mix
 from capacity.learning.levels import cut, level_ratios, level_school_year, subset, trailing_level
 from capacity.learning.robust import moving_average, nanmedian0, rolling_nanmedian
+from capacity.learning.shape import plaque_shape, shaped
 from capacity.planning.demand import FLAGS, UsageRates
 from capacity.policy.topology import PROFILES
 
@@ -63,6 +64,7 @@ class FitResult:
     base_factors: Mapping[str, FloatArray] = field(default_factory=dict)  # long-run factors, no recent correction
     recent_states: Mapping[str, frozenset[int]] = field(default_factory=dict)  # class states lately (pooling.py)
     level_years: Mapping[str, int] = field(default_factory=dict)  # school year each fitted level was read on
+    shapes: Mapping[str, FloatArray] = field(default_factory=dict)  # plaque -> [profile, state, slot] (shape.py)
 
 
 @dataclass
@@ -123,12 +125,13 @@ def fit_rates(
     )
     extra = pooling.extra_errors(surge_dates, surge_extra, prior, state_seen)
     rates = replace(rates, surge=surge, extra_error=extra, summer_surge=summer)
+    shapes = {pid: plaque_shape(w.days, w.y, rates, w.level, weekday, n_days) for pid, w in work.items()}
     peaks = {
         pid: lagged_peaks(
             w.days,
             w.y,
             np.asarray(w.covered.all(axis=0), dtype=bool),
-            rates,
+            shaped(rates, shapes[pid]),
             weekday,
             options.horizon_days,
             options.level_window_days,
@@ -166,6 +169,7 @@ def fit_rates(
             for pid, pd in frame.plaques.items()
         },
         level_years=level_years,
+        shapes=shapes,
         origin=origin,
         surge_origin=surge_origin,
         fitted_plaques=tuple(work),

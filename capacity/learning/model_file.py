@@ -10,8 +10,9 @@ Layout (version 1):
   {state: relative std added to a day's band}}, summer_surge (optional)[state] = 288 multipliers of the September
   rentrée, origin {rates, surges}: how each curve was obtained,
   plaques[id] = {fitted, level[profile], state_factors[state], components[name] {...}, note, recent_states
-  (optional), level_year (optional: the school year the level was read on)}, notes.
-A plaque forecasts with the shared rates × its level (per profile) × its factor (per state).
+  (optional), level_year (optional: the school year the level was read on), shape (optional)[profile][state] =
+  288 multipliers of the plaque's own day shape (learning/shape.py; states without one are left out)}, notes.
+A plaque forecasts with the shared rates × its level (per profile) × its factor (per state) × its shape.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class PlaqueFit:
     note: str = ""
     recent_states: tuple[str, ...] = ()  # class states the plaque was in over the fit's last weeks
     level_year: int | None = None  # school year the level was read on (a later one widens the band)
+    shape: FloatArray | None = None  # [profile, state, slot] the plaque's own day shape (learning/shape.py)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class Model:
         if fit is None:
             return self.rates
         scale = fit.level[:, None, None, None] * fit.state_factors[None, :, None, None]
+        if fit.shape is not None:
+            scale = scale * fit.shape[:, :, None, :]
         mine = replace(self.rates, rates=self.rates.rates * scale, level_year=fit.level_year)
         recent = frozenset(STATES.index(s) for s in fit.recent_states if s in STATES)
         return with_new_states(mine, recent)
@@ -237,7 +241,34 @@ def _plaque_doc(fit: PlaqueFit) -> dict[str, Any]:
         "note": fit.note,
         **({"recent_states": list(fit.recent_states)} if fit.recent_states else {}),
         **({} if fit.level_year is None else {"level_year": fit.level_year}),
+        **({} if fit.shape is None else {"shape": _shape_doc(fit.shape)}),
     }
+
+
+def _shape_doc(shape: FloatArray) -> dict[str, dict[str, list[float]]]:
+    """The states whose shape is not flat, per profile."""
+    return {
+        p: {s: _curve(shape[q, k]) for k, s in enumerate(STATES) if not np.allclose(shape[q, k], 1.0)}
+        for q, p in enumerate(PROFILES)
+    }
+
+
+def _read_shape(node: Any, key: str, where: str) -> FloatArray | None:
+    if node is None:
+        return None
+    if not isinstance(node, dict) or set(node) - set(PROFILES):
+        raise ConfigError(f"{key}: expected an object of profiles ({', '.join(PROFILES)})", path=where)
+    out = np.ones((len(PROFILES), len(STATES), SLOTS_PER_DAY))
+    for q, p in enumerate(PROFILES):
+        states = node.get(p) or {}
+        if not isinstance(states, dict) or set(states) - set(STATES):
+            raise ConfigError(f"{key}.{p}: expected an object of states ({', '.join(STATES)})", path=where)
+        for s, values in states.items():
+            curve = np.asarray(values, dtype=np.float64) if isinstance(values, list) else np.zeros(0)
+            if curve.shape != (SLOTS_PER_DAY,) or not (np.isfinite(curve).all() and (curve > 0).all()):
+                raise ConfigError(f"{key}.{p}.{s}: expected {SLOTS_PER_DAY} positive numbers", path=where)
+            out[q, STATES.index(s)] = curve
+    return out
 
 
 def _read_plaque(raw: Any, pid: str, where: str) -> PlaqueFit:
@@ -263,7 +294,9 @@ def _read_plaque(raw: Any, pid: str, where: str) -> PlaqueFit:
     year = raw.get("level_year")
     if year is not None and (not isinstance(year, int) or isinstance(year, bool) or not 1900 < year < 2200):
         raise ConfigError(f"{key}.level_year: expected a year (the school year's first), found {year!r}", path=where)
-    return PlaqueFit(bool(raw.get("fitted")), level, factors, comps, str(raw.get("note") or ""), tuple(recent), year)
+    shape = _read_shape(raw.get("shape"), f"{key}.shape", where)
+    note = str(raw.get("note") or "")
+    return PlaqueFit(bool(raw.get("fitted")), level, factors, comps, note, tuple(recent), year, shape)
 
 
 def _get(doc: Any, key: tuple[str, ...], where: str) -> Any:

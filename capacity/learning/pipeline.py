@@ -104,6 +104,7 @@ def fit_model(
             note="" if fitted else "no session data in the window: prior population (level 1), shared rates",
             recent_states=tuple(list(DayState)[s].value for s in sorted(fit.recent_states.get(p.id, ()))),
             level_year=fit.level_years.get(p.id),
+            shape=fit.shapes.get(p.id),
         )
     window = (frame.days[0], frame.days[-1])
     label = f"fit of {source.get('prometheus', 'history')} {window[0]} to {window[1]}"
@@ -159,6 +160,7 @@ def fit_report(model: Model, fit: FitResult, history: History) -> dict[str, Any]
                 if s in (DayState.PRESENTIEL, DayState.HYBRIDE, DayState.DISTANCIEL)
             },
             "components_fitted": sorted(pf.components),
+            "own_shape": _bends(pf.shape),
             "note": pf.note,
         }
     surges = {
@@ -180,6 +182,14 @@ def fit_report(model: Model, fit: FitResult, history: History) -> dict[str, Any]
         "plaques": plaques,
         "notes": list(model.notes),
     }
+
+
+def _bends(shape: FloatArray | None) -> dict[str, float]:
+    """Per class state with an own day shape (learning/shape.py): the largest bend from the shared curve."""
+    if shape is None:
+        return {}
+    most = np.abs(np.log(shape)).max(axis=(0, 2))
+    return {s.value: round(float(np.expm1(most[k])), 3) for k, s in enumerate(DayState) if most[k] > 0}
 
 
 def history_window(day: date, days: int) -> tuple[date, date]:

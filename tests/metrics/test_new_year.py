@@ -119,6 +119,7 @@ def test_after_the_rentree_the_band_knows_the_level_is_last_year_s_until_it_read
     assert "levels read on school year 2019-2020 (every fitted plaque)" in tables[0]
     assert all("bands of later days are ±20% wider" in t for t in tables[:2])
     assert "school year 2020-2021" in tables[2] and "warning" not in tables[2]
+    assert "own day shape, largest bend from the shared curve:" in tables[2]  # learning/shape.py, said
 
 
 def test_the_rentree_after_the_summer_has_its_own_band():
