@@ -11,6 +11,8 @@ by n / (n + SHRINK_DAYS) in log, and rescaled so that it moves no users over a t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from capacity.common.arrays import FloatArray, IntArray
@@ -67,6 +69,4 @@ def shaped(rates: UsageRates, shape: FloatArray | None) -> UsageRates:
     """The rates with a plaque's shape [profile, state, slot] applied on every weekday."""
     if shape is None:
         return rates
-    from dataclasses import replace
-
     return replace(rates, rates=rates.rates * shape[:, :, None, :])
