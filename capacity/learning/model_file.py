@@ -44,6 +44,7 @@ VERSION = 1
 KIND = "capctl-usage-model"
 MAX_BYTES = 5_000_000
 STATES = tuple(s.value for s in DayState)
+SHAPE_MOST = 5.0  # the fit bends at most e^0.5 ≈ 1.65 (learning/shape.py); beyond ×5 a file is not a fit's
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,12 @@ def _read_shape(node: Any, key: str, where: str) -> FloatArray | None:
             curve = np.asarray(values, dtype=np.float64) if isinstance(values, list) else np.zeros(0)
             if curve.shape != (SLOTS_PER_DAY,) or not (np.isfinite(curve).all() and (curve > 0).all()):
                 raise ConfigError(f"{key}.{p}.{s}: expected {SLOTS_PER_DAY} positive numbers", path=where)
+            if not ((curve >= 1 / SHAPE_MOST) & (curve <= SHAPE_MOST)).all():
+                raise ConfigError(
+                    f"{key}.{p}.{s}: a day shape bends the shared curve by ×{SHAPE_MOST:g} at most either way, "
+                    f"found {curve.min():g}..{curve.max():g}: a corrupt or hand-edited file",
+                    path=where,
+                )
             out[q, STATES.index(s)] = curve
     return out
 

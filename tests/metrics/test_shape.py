@@ -97,3 +97,7 @@ def test_the_model_file_keeps_the_shape_and_refuses_a_broken_one(tmp_path: Path)
     path.write_text(json.dumps(doc))
     with pytest.raises(ConfigError, match=r"plaques\.occitanie\.shape\.eleves\.presentiel: expected 288 positive"):
         load_model(path)
+    doc["plaques"]["occitanie"]["shape"]["eleves"]["presentiel"][5] = 1000.0  # would plan ×1000 at 0:25
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ConfigError, match=r"×5 at most either way, found .*1000: a corrupt"):
+        load_model(path)
