@@ -80,10 +80,12 @@ class Mornings:
                 m.decided = True
                 if m.nowcast is not None:
                     decided[plaque] = m.nowcast
-            factors[plaque] = m.nowcast.factor if m.nowcast is not None else 1.0
-            if m.nowcast is None or not m.nowcast.raises:
+            # the setting in force now: lowering nowcast_most (1: off) in the afternoon takes effect at once
+            factor = min(m.nowcast.factor, max(most, 1.0)) if m.nowcast is not None else 1.0
+            factors[plaque] = factor
+            if factor <= 1.0:
                 continue
-            raised = raised_day(today.day, plaque, m.nowcast.factor)
+            raised = raised_day(today.day, plaque, factor)
             if isinstance(raised, str):
                 failed[plaque] = raised
                 continue

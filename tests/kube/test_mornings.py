@@ -83,6 +83,16 @@ def test_a_plaque_held_for_a_tick_keeps_its_morning() -> None:
     assert noon.factors["grand-est"] == pytest.approx(1.2) and noon.decided["grand-est"].read == 36
 
 
+def test_switching_the_nowcast_off_in_the_afternoon_takes_effect_at_once() -> None:
+    m = Mornings()
+    morning_of(m, {"grand-est": 1.22})
+    assert m.step(BASE, {}, at(12.0), 1.3, raised_day).factors["grand-est"] == pytest.approx(1.2)
+    lower = m.step(BASE, {}, at(14.0), 1.1, raised_day)  # operator.yaml edited: nowcast_most 1.1
+    assert lower.factors["grand-est"] == pytest.approx(1.1)
+    off = m.step(BASE, {}, at(15.0), 1.0, raised_day)  # nowcast_most: 1
+    assert off.factors["grand-est"] == 1.0 and off.days["grand-est"] == BASE["grand-est"]
+
+
 def test_a_restart_after_the_morning_makes_no_nowcast() -> None:
     fresh = Mornings().step(BASE, {p: 10_000.0 for p in PLAQUES}, at(12.5), 1.3, raised_day)
     assert fresh.decided == {} and fresh.days == BASE
