@@ -18,7 +18,7 @@ import numpy as np
 from capacity.calendar.types import Calendar
 from capacity.common.arrays import FloatArray, IntArray
 from capacity.common.timegrid import BASE_STEP_S
-from capacity.operator.live_usage import ZERO_PLAUSIBLE_BELOW
+from capacity.operator.live_usage import plausible
 from capacity.planning.budget import month_budget_levels
 from capacity.planning.demand import UsageRates
 from capacity.planning.nowcast import WINDOW_H, morning
@@ -28,11 +28,15 @@ from capacity.policy.bundle import Policies
 Rates = UsageRates | Mapping[str, UsageRates]
 
 
-def believed(read: FloatArray, forecast: FloatArray) -> FloatArray:
-    """Readings the operator would believe (live_usage.plausible), NaN elsewhere: a number, not negative,
-    and not zero while the forecast expects ZERO_PLAUSIBLE_BELOW users or more."""
-    ok = np.isfinite(read) & (read >= 0) & ((read > 0) | (forecast < ZERO_PLAUSIBLE_BELOW))
-    return np.where(ok, read, np.nan)
+def believed(read: FloatArray, forecast: FloatArray, hours: FloatArray) -> FloatArray:
+    """The readings of the morning window the operator would believe (`live_usage.plausible`, the same rule
+    reading by reading), NaN elsewhere."""
+    out = np.full(read.shape, np.nan)
+    for i in np.flatnonzero((hours >= WINDOW_H[0]) & (hours < WINDOW_H[1])):
+        value, _why = plausible(float(read[i]), float(forecast[i]))
+        if value is not None:
+            out[i] = value
+    return out
 
 
 def raise_rows(
@@ -58,12 +62,14 @@ def raise_rows(
     n = min(len(local_day), forecast.shape[1], readings.shape[1])
     days = np.array(local_day[:n])
     levels: dict[tuple[date, int], Mapping[str, float]] = {}  # per (month, model): the operator's month levels
+    by_row = [policies.topology.plaque(p) for p in plaques]
+    units_of = [[i for i, r in enumerate(unit_rows) if r == row] for row in range(len(plaques))]
     count = 0
     for d in sorted(set(local_day[:n])):
         slots = np.flatnonzero(days == d)
         later = slots[hours[slots] >= WINDOW_H[1]]
-        for row, plaque in enumerate(policies.topology.plaque(p) for p in plaques):
-            read = believed(readings[row, slots], forecast[row, slots])
+        for row, plaque in enumerate(by_row):
+            read = believed(readings[row, slots], forecast[row, slots], hours[slots])
             nc = morning(hours[slots], forecast[row, slots], read, WINDOW_H[1], most)
             if nc is None or not nc.raises or later.size == 0:
                 continue
@@ -77,8 +83,7 @@ def raise_rows(
                 )
             )
             offset = int(later[0] - slots[0])
-            mine = [i for i, r in enumerate(unit_rows) if r == row]
-            for i, cp in zip(mine, pp.components, strict=True):
+            for i, cp in zip(units_of[row], pp.components, strict=True):
                 raised = np.asarray(cp.replicas[offset : offset + later.size], dtype=np.int64)
                 rows[i][later[: raised.size]] = np.maximum(rows[i][later[: raised.size]], raised)
             count += 1
