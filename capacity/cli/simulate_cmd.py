@@ -241,12 +241,12 @@ def _operator_settings(root: str, nowcast_most: float | None) -> OperatorSetting
     them, with `--nowcast-most` in place of the file's when given."""
     from dataclasses import replace
 
-    from capacity.operator.reload import SETTINGS_FILE, SETTINGS_RANGES, load_settings
+    from capacity.operator.reload import SETTINGS_FILE, load_settings
 
     settings = load_settings(Path(root) / SETTINGS_FILE)
     if nowcast_most is None:
         return settings
-    low, high, meaning = SETTINGS_RANGES["nowcast_most"]
-    if not low <= nowcast_most <= high:
-        raise InputError(f"--nowcast-most must be in [{low:g}, {high:g}], got {nowcast_most}: {meaning}")
-    return replace(settings, nowcast_most=nowcast_most)
+    try:  # OperatorSettings checks its own ranges, as for operator.yaml
+        return replace(settings, nowcast_most=nowcast_most)
+    except ValueError as exc:
+        raise InputError(f"--nowcast-most: {exc}") from None
