@@ -28,7 +28,7 @@ from capacity.learning.calibrate import scaled
 from capacity.learning.days import DayFrame, PlaqueDays, expected
 from capacity.learning.fit import FitOptions, fit_rates
 from capacity.learning.levels import level_ratios, level_school_year, subset, trailing_level
-from capacity.learning.recent import RECENT_DAYS
+from capacity.learning.recent import LATELY_DAYS
 from capacity.learning.shape import shaped
 from capacity.planning.demand import BAND_Z, UsageRates
 
@@ -155,7 +155,7 @@ def _rolling(
             # most refit_days - 1 days before this one: re-measuring it at every cutoff doubled the
             # backtest's time for ~0.1 point of MAPE on the validation window.
             factors = fit.factors[pid]
-            states = pooling.recent_states(frame.plaques[pid].state, known - RECENT_DAYS, known)
+            states = pooling.recent_states(frame.plaques[pid].state, known - LATELY_DAYS, known)
             rates = replace(scaled(shaped(fit.rates, fit.shapes.get(pid)), factors), level_year=year)
             out[pid] = (pooling.with_new_states(rates, states), level)
         return out

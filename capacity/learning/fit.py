@@ -165,7 +165,7 @@ def fit_rates(
         factors=factors,
         base_factors=base_factors,
         recent_states={
-            pid: pooling.recent_states(pd.state, n_days - recent.RECENT_DAYS, n_days)
+            pid: pooling.recent_states(pd.state, n_days - recent.LATELY_DAYS, n_days)
             for pid, pd in frame.plaques.items()
         },
         level_years=level_years,

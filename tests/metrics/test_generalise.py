@@ -8,10 +8,12 @@ from datetime import date
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capacity.calendar.types import STATE_INDEX, DayState
 from capacity.cli.backtest_cmd import backtest_dict, backtest_table
-from capacity.common.arrays import FloatArray
+from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.learning import pooling, recent, synth_independent
 from capacity.learning.backtest import BacktestOptions, run_backtest
 from capacity.learning.calibrate import SHRINK_DAYS, LaggedPeaks, state_factors
@@ -75,6 +77,52 @@ def test_recent_correction_follows_recent_class_days_and_is_pooled():
     assert rolling[50] == 0.0 and rolling[99] == pytest.approx(recent.correction_at(peaks, errors, 92))
     factors = recent.apply(np.ones(6), at)
     assert factors[STATE_INDEX[DayState.WEEKEND]] == 1.0 and factors[STATE_INDEX[DayState.PRESENTIEL]] > 1.1
+
+
+def _peaks(errors: FloatArray, state: IntArray, event: BoolArray | None = None) -> LaggedPeaks:
+    """Lagged peaks of consecutive class days whose log errors (factor 1) are `errors`."""
+    n = errors.size
+    parts = np.zeros((n, 4, 1))
+    parts[:, 0] = 1.0
+    no_event = np.zeros(n, dtype=bool) if event is None else event
+    return LaggedPeaks(np.arange(n, dtype=np.int64), parts, np.exp(errors), no_event, state)
+
+
+def test_recent_correction_is_not_set_by_a_few_days_in_another_state():
+    """Four days of a new confinement, forecast 30 % too high (a distance factor learnt on another episode),
+    in a plaque whose in-person days run 10 % above its calibration: the correction reads the in-person
+    days (the plaque's level), not the confinement (what its factor got wrong)."""
+    n = 60
+    state = np.full(n, P, dtype=np.int64)
+    state[-4:] = D
+    errors = np.full(n, np.log(1.1))
+    errors[-4:] = np.log(0.7)
+    peaks = _peaks(errors, state)
+    at = recent.correction_at(peaks, peaks.log_errors(np.ones(6)), n)
+    in_person = int((state[-recent.RECENT_DAYS :] == P).sum())
+    assert at == pytest.approx(np.log(1.1) * in_person / (in_person + recent.RECENT_SHRINK))
+    state[:] = H  # months in half gauge (a lycée plaque): its half-gauge days are its usual days
+    state[-4:] = D
+    hybrid = recent.correction_at(_peaks(errors, state), errors, n)
+    assert hybrid == pytest.approx(at)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from((P, H, D)), st.booleans(), st.floats(-0.5, 0.5)), min_size=1, max_size=80),
+    st.integers(0, 10),
+)
+def test_rolling_corrections_are_each_days_own_correction(days: list[tuple[int, bool, float]], horizon: int) -> None:
+    """The vectorised corrections the fit calibrates its bands with are exactly what each day's own
+    forecast would have read (`correction_at` at its cutoff): any mix of states, events and NaN."""
+    state = np.array([d[0] for d in days], dtype=np.int64)
+    event = np.array([d[1] for d in days], dtype=bool)
+    errors = np.array([d[2] for d in days], dtype=np.float64)
+    errors[::7] = np.nan  # days whose peak was not measured
+    peaks = _peaks(errors, state, event)
+    rolling = recent.rolling_corrections(peaks, errors, horizon)
+    each = [recent.correction_at(peaks, errors, int(d) - horizon) for d in peaks.days]
+    np.testing.assert_allclose(rolling, each, rtol=1e-12, atol=1e-15)
 
 
 def test_state_factors_are_estimated_jointly_on_days_that_mix_states():
