@@ -14,7 +14,7 @@ from capacity.cli.fit_cmd import fit_table
 from capacity.common.errors import ConfigError
 from capacity.learning import pooling
 from capacity.learning.history import History
-from capacity.learning.levels import read_year, reads_new_year, trailing_level
+from capacity.learning.levels import level_ratios, read_year, reads_new_year, summer_breaks, trailing_level
 from capacity.learning.model_file import load_model, save_model
 from capacity.learning.pipeline import fit_model, fit_report, prepare
 from capacity.learning.synth import SynthOptions
@@ -43,6 +43,32 @@ def test_the_level_reads_the_new_year_once_most_of_its_window_does():
     assert trailing_level(ratios, flips, 35)[0] == pytest.approx(0.8)  # its median is the new year's
     assert trailing_level(ratios, flips - 1, 35)[0] > 0.85  # still half the old year
     assert reads_new_year(np.zeros(0, dtype=np.int64), ratios, 115, 35)  # no rentrée in the data
+
+
+def test_the_summer_break_never_sets_the_level():
+    """Ten class weeks (weekends at 1.0), a 9-week summer (every day at 0.7: families away), then class
+    weeks whose weekends read 0.9: in August the level is the last weekends before the break, not the
+    summer; in September it moves to the new year as its weekends come, and a two-week break stays a
+    reading like any other."""
+    W, V = STATE_INDEX[DayState.WEEKEND], STATE_INDEX[DayState.VACANCES]
+    week = [P] * 5 + [W] * 2
+    dominant = np.array(week * 8 + [V] * 14 + week * 2 + [V] * 63 + week * 6, dtype=np.int64)
+    summer = summer_breaks(dominant)
+    assert summer.sum() == 63 + 2 and not summer[: 8 * 7 + 14].any()  # the weekend before joins the break
+    ratios = np.where(np.isin(dominant, [W, V]), 1.0, np.nan)[None, :]
+    start = 8 * 7 + 14 + 14 + 63  # the rentrée
+    ratios[0, start - 63 : start] = 0.7
+    ratios[0, start:] = np.where(dominant[start:] == W, 0.9, np.nan)
+    masked = ratios.copy()
+    masked[:, summer] = np.nan
+    august = start - 10
+    assert trailing_level(ratios, august, 35)[0] == pytest.approx(0.7)  # what a summer reading would say
+    assert trailing_level(masked, august, 35)[0] == pytest.approx(1.0)
+    starts = np.array([start])
+    assert not reads_new_year(starts, masked, start + 7, 35)  # one weekend of the new year: 2 of 8 readings
+    assert trailing_level(masked, start + 7, 35)[0] == pytest.approx(1.0)
+    flips = next(c for c in range(start + 1, start + 42) if reads_new_year(starts, masked, c, 35))
+    assert flips <= start + 21 and trailing_level(masked, flips, 35)[0] == pytest.approx(0.9)
 
 
 def test_a_profile_without_data_does_not_keep_the_level_in_the_old_year():
@@ -120,6 +146,18 @@ def test_after_the_rentree_the_band_knows_the_level_is_last_year_s_until_it_read
     assert all("bands of later days are ±20% wider" in t for t in tables[:2])
     assert "school year 2020-2021" in tables[2] and "warning" not in tables[2]
     assert "own day shape, largest bend from the shared curve:" in tables[2]  # learning/shape.py, said
+
+
+def test_no_reading_of_the_level_falls_in_the_summer_break(calendar, summer):
+    plaque, history = summer
+    prepared = prepare(calendar, [plaque], history, date(2020, 6, 1), date(2020, 10, 18))
+    frame = prepared.frame
+    ratios = level_ratios(
+        frame.plaques[plaque.id], prepared.curves[plaque.id], default_rates(), frame.weekday, min_coverage=0.6
+    )
+    read = {frame.days[d] for d in np.flatnonzero(np.isfinite(ratios).any(axis=0))}
+    assert any(d.month == 6 for d in read) and any(d.month == 10 for d in read)  # weekends on either side
+    assert not any(date(2020, 7, 4) <= d <= date(2020, 8, 31) for d in read)
 
 
 def test_the_rentree_after_the_summer_has_its_own_band():
