@@ -128,6 +128,7 @@ def fit_table(report: dict[str, Any]) -> str:
     ]
     if bends:
         lines.append("own day shape, largest bend from the shared curve: " + ", ".join(bends))
+    lines.extend(_recent_corrections(report))
     lines.append("")
     lines.append(f"{'state':<12} {'fitted':>6} {'pooled':>6} {'prior':>6}  curves (profile x weekday)")
     for state, s in report["states"].items():
@@ -137,6 +138,18 @@ def fit_table(report: dict[str, Any]) -> str:
     lines.append(f"forecast error (daily peak): ordinary ±{rel['ordinary']:.1%}, event days ±{rel['event']:.1%}")
     lines.extend(f"note: {n}" for n in report["notes"])
     return "\n".join(lines)
+
+
+def _recent_corrections(report: dict[str, Any]) -> list[str]:
+    """The recent correction inside each fitted plaque's factors: by how much, on which days."""
+    said = [
+        f"{pid} {c['factor'] - 1:+.0%} ({c['days']} {c['state']} days)"
+        for pid, p in report["plaques"].items()
+        if (c := p.get("recent_correction")) and c["days"]
+    ]
+    if not said:
+        return []
+    return ["recent correction in the factors, last week's class days in the usual state: " + ", ".join(said)]
 
 
 def _level_years(report: dict[str, Any]) -> list[str]:

@@ -65,6 +65,7 @@ class FitResult:
     recent_states: Mapping[str, frozenset[int]] = field(default_factory=dict)  # class states lately (pooling.py)
     level_years: Mapping[str, int] = field(default_factory=dict)  # school year each fitted level was read on
     shapes: Mapping[str, FloatArray] = field(default_factory=dict)  # plaque -> [profile, state, slot] (shape.py)
+    recent_corrections: Mapping[str, recent.Correction] = field(default_factory=dict)  # in `factors` (recent.py)
 
 
 @dataclass
@@ -143,9 +144,8 @@ def fit_rates(
     errors = {pid: p.log_errors(base_factors[pid]) for pid, p in peaks.items()}
     corrections = {pid: recent.rolling_corrections(p, errors[pid], options.horizon_days) for pid, p in peaks.items()}
     rates = replace(rates, relative_error=relative_error(peaks, base_factors, prior, notes, corrections))
-    factors = {
-        pid: recent.apply(f, recent.correction_at(peaks[pid], errors[pid], n_days)) for pid, f in base_factors.items()
-    }
+    lately = {pid: recent.measured(peaks[pid], errors[pid], n_days) for pid in peaks}
+    factors = {pid: recent.apply(f, lately[pid].log) for pid, f in base_factors.items()}
     ratios = {pid: level_ratios(w.days, w.y, rates, weekday, options.min_coverage) for pid, w in work.items()}
     levels: dict[str, FloatArray] = {}
     level_years: dict[str, int] = {}
@@ -170,6 +170,7 @@ def fit_rates(
         },
         level_years=level_years,
         shapes=shapes,
+        recent_corrections=lately,
         origin=origin,
         surge_origin=surge_origin,
         fitted_plaques=tuple(work),

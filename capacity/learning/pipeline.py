@@ -21,6 +21,7 @@ from capacity.learning.history import History, fetch_history
 from capacity.learning.model_file import Model, PlaqueFit
 from capacity.learning.plausible import check_sessions
 from capacity.learning.queries import QueryConfig
+from capacity.learning.recent import Correction
 from capacity.learning.source import MetricsSource
 from capacity.planning.demand import FLAGS, WEEKDAYS, DayForecast, UsageRates, forecast_day
 from capacity.planning.kernel import segment_infos
@@ -161,6 +162,7 @@ def fit_report(model: Model, fit: FitResult, history: History) -> dict[str, Any]
             },
             "components_fitted": sorted(pf.components),
             "own_shape": _bends(pf.shape),
+            "recent_correction": _recent(fit.recent_corrections.get(pid)),
             "note": pf.note,
         }
     surges = {
@@ -190,6 +192,14 @@ def _bends(shape: FloatArray | None) -> dict[str, float]:
         return {}
     most = np.abs(np.log(shape)).max(axis=(0, 2))
     return {s.value: round(float(np.expm1(most[k])), 3) for k, s in enumerate(DayState) if most[k] > 0}
+
+
+def _recent(c: Correction | None) -> dict[str, Any] | None:
+    """The recent correction inside a plaque's factors (recent.py): its factor, days and state read."""
+    if c is None:
+        return None
+    state = None if c.state is None else list(DayState)[c.state].value
+    return {"factor": round(float(np.exp(c.log)), 3), "days": c.days, "state": state}
 
 
 def history_window(day: date, days: int) -> tuple[date, date]:

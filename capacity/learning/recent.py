@@ -21,6 +21,8 @@ One week, not four: on the validation window (backtest 2020-10-01 to 2021-03-24,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from capacity.common.arrays import BoolArray, FloatArray, IntArray
@@ -33,16 +35,31 @@ LATELY_DAYS = 28  # calendar days that say which class state is the plaque's usu
 RECENT_SHRINK = 4.0  # a correction measured on n days counts n / (n + 4) of its log
 
 
-def correction_at(peaks: LaggedPeaks, errors: FloatArray, known: int) -> float:
-    """Log correction for a forecast that may read days [0, known): recent ordinary days in the usual state."""
+@dataclass(frozen=True)
+class Correction:
+    """A plaque's recent correction and what it read (`capctl fit` shows it: it is inside the factors)."""
+
+    log: float = 0.0
+    days: int = 0  # ordinary class days it read
+    state: int | None = None  # the usual class state (STATE_INDEX) it read them in; None: no day lately
+
+
+def measured(peaks: LaggedPeaks, errors: FloatArray, known: int) -> Correction:
+    """The correction for a forecast that may read days [0, known): recent ordinary days in the usual state."""
     lately = (peaks.days < known) & (peaks.days >= known - LATELY_DAYS) & ~peaks.event & np.isfinite(errors)
     if not lately.any():
-        return 0.0
+        return Correction()
     usual = int(np.bincount(peaks.state[lately]).argmax())
     vals = errors[lately & (peaks.days >= known - RECENT_DAYS) & (peaks.state == usual)]
     if vals.size == 0:
-        return 0.0
-    return float(np.median(vals)) * int(vals.size) / (int(vals.size) + RECENT_SHRINK)
+        return Correction(state=usual)
+    n = int(vals.size)
+    return Correction(float(np.median(vals)) * n / (n + RECENT_SHRINK), n, usual)
+
+
+def correction_at(peaks: LaggedPeaks, errors: FloatArray, known: int) -> float:
+    """Log correction for a forecast that may read days [0, known) (`measured`)."""
+    return measured(peaks, errors, known).log
 
 
 def rolling_corrections(peaks: LaggedPeaks, errors: FloatArray, horizon_days: int) -> FloatArray:

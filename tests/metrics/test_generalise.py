@@ -101,6 +101,7 @@ def test_recent_correction_is_not_set_by_a_few_days_in_another_state():
     at = recent.correction_at(peaks, peaks.log_errors(np.ones(6)), n)
     in_person = int((state[-recent.RECENT_DAYS :] == P).sum())
     assert at == pytest.approx(np.log(1.1) * in_person / (in_person + recent.RECENT_SHRINK))
+    assert recent.measured(peaks, peaks.log_errors(np.ones(6)), n) == recent.Correction(at, in_person, P)
     state[:] = H  # months in half gauge (a lycée plaque): its half-gauge days are its usual days
     state[-4:] = D
     hybrid = recent.correction_at(_peaks(errors, state), errors, n)

@@ -146,6 +146,13 @@ def test_after_the_rentree_the_band_knows_the_level_is_last_year_s_until_it_read
     assert all("bands of later days are ±20% wider" in t for t in tables[:2])
     assert "school year 2020-2021" in tables[2] and "warning" not in tables[2]
     assert "own day shape, largest bend from the shared curve:" in tables[2]  # learning/shape.py, said
+    model, fit = fits[2]
+    c = fit.recent_corrections[plaque.id]
+    assert c.days > 0 and c.state == P  # the correction inside the factors (recent.py), and what it read
+    assert fit.factors[plaque.id][P] == pytest.approx(fit.base_factors[plaque.id][P] * np.exp(c.log))
+    report = fit_report(model, fit, History(0, 900, 1, {}))["plaques"][plaque.id]["recent_correction"]
+    assert report == {"factor": round(float(np.exp(c.log)), 3), "days": c.days, "state": "presentiel"}
+    assert f"{plaque.id} {np.exp(c.log) - 1:+.0%} ({c.days} presentiel days)" in tables[2]
 
 
 def test_no_reading_of_the_level_falls_in_the_summer_break(calendar, summer):
