@@ -13,15 +13,16 @@ year made with it carries demand.NEW_YEAR_ERROR in its band. (Reading only the n
 first weekend was tried: one weekend is a noisy level, and the autumn backtest lost up to 0.8 point.)
 
 The summer break itself never sets the level: families away for weeks, lycéens gone since the exams —
-eight weeks that say little about the class year on either side of them. A level read in the summer (or
-in the first weeks of September, while its window holds few weekends of the new year) reads at least
-MIN_READINGS reference days, reaching back to the last weekends before the break. Measured on the
-validation window (backtest 2020-10-01 to 2021-03-24): ordinary-day MAPE lower in all four cells (two
-histories, two seeds; -0.04 to -0.37 point); the default history's September rentrée forecast from
-August 29 % → 26 % under, the independent one's 1.8 % under → 2.6 % over; the autumn window (from
-2020-09-14) -0.7 point on the default history, +0.7 on the independent one, whose accounts reset lower
-each September. Masking the last month of the year too (the June exodus) was measured and not kept: the
-default history's rentrée 21 % under, the independent one's 10 % over.
+eight weeks that say little about the class year on either side of them (unless the data starts in a
+summer: a site installed in August has nothing better, and a level of 1 would be the topology's guess).
+A level read in the summer (or in the first weeks of September, while its window holds few weekends of
+the new year) reads at least MIN_READINGS reference days, reaching back to the last weekends before the
+break. Measured on the validation window (backtest 2020-10-01 to 2021-03-24): ordinary-day MAPE lower
+in all four cells (two histories, two seeds; -0.04 to -0.37 point); the default history's September
+rentrée forecast from August 29 % → 26 % under, the independent one's 1.8 % under → 2.6 % over; the
+autumn window (from 2020-09-14) -0.7 point on the default history, +0.7 on the independent one, whose
+accounts reset lower each September. Masking the last month of the year too (the June exodus) was
+measured and not kept: the default history's rentrée 21 % under, the independent one's 10 % over.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from datetime import date
 import numpy as np
 
 from capacity.calendar.types import STATE_INDEX, DayState
-from capacity.common.arrays import BoolArray, FloatArray, IntArray
+from capacity.common.arrays import FloatArray, IntArray
 from capacity.learning.days import CLASS_INDEX, PlaqueDays, expected
 from capacity.planning.demand import UsageRates, school_year
 
@@ -75,20 +76,19 @@ def level_ratios(
         ratio = np.nansum(obs, axis=-1) / np.sum(np.where(seen, pred, 0.0), axis=-1)
     good = (seen.mean(axis=-1) >= min_coverage) & np.isfinite(ratio) & (ratio > 0)
     out[:, days] = np.where(good, ratio, np.nan)
-    out[:, summer_breaks(pd.dominant)[:n_days]] = np.nan
+    for begin, end in summer_breaks(pd.dominant):
+        if begin < n_days and np.isfinite(out[:, :begin]).any():  # data that starts in a summer keeps it
+            out[:, begin:end] = np.nan
     return out
 
 
-def summer_breaks(dominant: IntArray) -> BoolArray:
-    """[day] inside a run of at least SUMMER_BREAK_DAYS days without class (as far as the calendar of
+def summer_breaks(dominant: IntArray) -> list[tuple[int, int]]:
+    """[begin, end) of each run of at least SUMMER_BREAK_DAYS days without class (as far as the calendar of
     `dominant` goes: the days after the data are the calendar's, known in advance)."""
     off = ~np.isin(dominant, CLASS_INDEX)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], off.astype(np.int8), [0]])))
-    out = np.zeros(off.size, dtype=bool)
-    for begin, end in zip(edges[::2], edges[1::2], strict=True):
-        if end - begin >= SUMMER_BREAK_DAYS:
-            out[begin:end] = True
-    return out
+    runs = zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)
+    return [(begin, end) for begin, end in runs if end - begin >= SUMMER_BREAK_DAYS]
 
 
 def year_starts(pd: PlaqueDays) -> IntArray:

@@ -14,7 +14,7 @@ from capacity.cli.fit_cmd import fit_table
 from capacity.common.errors import ConfigError
 from capacity.learning import pooling
 from capacity.learning.history import History
-from capacity.learning.levels import level_ratios, read_year, reads_new_year, summer_breaks, trailing_level
+from capacity.learning.levels import level_ratios, read_year, reads_new_year, subset, summer_breaks, trailing_level
 from capacity.learning.model_file import load_model, save_model
 from capacity.learning.pipeline import fit_model, fit_report, prepare
 from capacity.learning.synth import SynthOptions
@@ -53,14 +53,13 @@ def test_the_summer_break_never_sets_the_level():
     W, V = STATE_INDEX[DayState.WEEKEND], STATE_INDEX[DayState.VACANCES]
     week = [P] * 5 + [W] * 2
     dominant = np.array(week * 8 + [V] * 14 + week * 2 + [V] * 63 + week * 6, dtype=np.int64)
-    summer = summer_breaks(dominant)
-    assert summer.sum() == 63 + 2 and not summer[: 8 * 7 + 14].any()  # the weekend before joins the break
-    ratios = np.where(np.isin(dominant, [W, V]), 1.0, np.nan)[None, :]
     start = 8 * 7 + 14 + 14 + 63  # the rentrée
+    assert summer_breaks(dominant) == [(start - 63 - 2, start)]  # the weekend before joins the break
+    ratios = np.where(np.isin(dominant, [W, V]), 1.0, np.nan)[None, :]
     ratios[0, start - 63 : start] = 0.7
     ratios[0, start:] = np.where(dominant[start:] == W, 0.9, np.nan)
     masked = ratios.copy()
-    masked[:, summer] = np.nan
+    masked[:, start - 65 : start] = np.nan
     august = start - 10
     assert trailing_level(ratios, august, 35)[0] == pytest.approx(0.7)  # what a summer reading would say
     assert trailing_level(masked, august, 35)[0] == pytest.approx(1.0)
@@ -165,6 +164,15 @@ def test_no_reading_of_the_level_falls_in_the_summer_break(calendar, summer):
     read = {frame.days[d] for d in np.flatnonzero(np.isfinite(ratios).any(axis=0))}
     assert any(d.month == 6 for d in read) and any(d.month == 10 for d in read)  # weekends on either side
     assert not any(date(2020, 7, 4) <= d <= date(2020, 8, 31) for d in read)
+    since = (date(2020, 7, 15) - date(2020, 6, 1)).days  # data that starts in the summer: nothing better
+    late = level_ratios(
+        subset(frame.plaques[plaque.id], np.arange(since, len(frame.days))),
+        prepared.curves[plaque.id][:, since:],
+        default_rates(),
+        frame.weekday[since:],
+        min_coverage=0.6,
+    )
+    assert np.isfinite(late[:, : (date(2020, 8, 31) - date(2020, 7, 15)).days]).any()
 
 
 def test_the_rentree_after_the_summer_has_its_own_band():
