@@ -399,10 +399,9 @@ class Controller:
         for plaque, factor in nc.factors.items():
             self.metrics.nowcast.labels(plaque).set(factor)
         for plaque, n in sorted(nc.decided.items()):
-            message = publish.nowcast_message(plaque, n)
             log.info("nowcast", extra={"fields": {"plaque": plaque, "measured": n.measured, "factor": n.factor}})
             if n.raises:
-                self.self_event("NowcastRaised", message)
+                self.self_event("NowcastRaised", publish.nowcast_message(plaque, n))
         for plaque, why in sorted(nc.failed.items()):
             log.warning("nowcast not planned: forecast kept", extra={"fields": {"plaque": plaque, "error": why}})
         return nc.days

@@ -48,11 +48,9 @@ def change_event(t: TargetRef, mode: Mode, out: Outcome, now: datetime) -> tuple
 
 
 def nowcast_message(plaque: str, n: Nowcast) -> str:
-    """What a nowcast decided, for its Event and the logs."""
+    """The Event of a nowcast that raises the rest of the day."""
     lo, hi = (f"{h:g}" for h in WINDOW_H)
     seen = f"{plaque}: users {lo}-{hi} h at {n.measured:.0%} of the forecast ({n.read}/{n.slots} slots read)"
-    if not n.raises:
-        return f"{seen}; the rest of the day keeps its plan"
     return f"{seen}; the rest of the day is planned at ×{n.factor:.2f} of the forecast (reason: nowcast)"
 
 
