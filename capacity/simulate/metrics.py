@@ -7,6 +7,9 @@ replicas of any of its components serve (the component that runs out first decid
   * the SLO utilisation (default 0.9): latency starts to climb;
   * the capacity model's operating point (target utilisation with headroom, `sizing.users_served`, ≈ 64 %
     of saturation for 70 % and +10 %): a "headroom breach", what `underprovisioned_*` always counted.
+Part of it is no strategy's doing: users beyond what the mandates' ceilings serve (a collectivité capped
+the replicas it pays for) are short under every strategy, the oracle's and static's included. Each level
+says how many of its users were beyond the ceiling, so a strategy is judged on the rest.
 """
 
 from __future__ import annotations
@@ -40,11 +43,18 @@ class DayShortfall:
 
 @dataclass(frozen=True)
 class Shortfall:
-    """Users above one capacity level: user-minutes, plaque-hours touched, most users at once on a plaque."""
+    """Users above one capacity level: user-minutes, plaque-hours touched, most users at once on a plaque;
+    `beyond_ceiling_user_minutes`: those of them that replicas at the mandates' ceilings would not serve."""
 
     user_minutes: float = 0.0
     plaque_hours: int = 0
     peak_users: float = 0.0
+    beyond_ceiling_user_minutes: float = 0.0
+
+    @property
+    def own_user_minutes(self) -> float:
+        """The users short that more replicas within the mandates would have served: the strategy's own."""
+        return self.user_minutes - self.beyond_ceiling_user_minutes
 
 
 @dataclass(frozen=True)
@@ -89,11 +99,20 @@ def shortfall_users(scenario: Scenario, ready: IntArray, utilisation: float | No
     return out
 
 
-def summarise(scenario: Scenario, short: FloatArray) -> Shortfall:
+def beyond_ceiling(scenario: Scenario, utilisation: float | None = None) -> FloatArray:
+    """Users per step and plaque that every unit at its mandate ceiling would still not serve at one level
+    (the ceilings are fixed over the replay, so no strategy, ready or not, serves more)."""
+    at_ceiling = np.broadcast_to(scenario.ceilings()[None, :], (scenario.trace.n, len(scenario.units)))
+    return shortfall_users(scenario, at_ceiling, utilisation)
+
+
+def summarise(scenario: Scenario, short: FloatArray, ceiling_short: FloatArray | None = None) -> Shortfall:
     hour_of_step = (scenario.trace.times_s - scenario.trace.start_s) // 3600
     hours = sum(len(np.unique(hour_of_step[row > 0])) for row in short)
     peak = float(short.max()) if short.size else 0.0
-    return Shortfall(float(short.sum() * scenario.trace.step_s / 60), int(hours), peak)
+    minutes = scenario.trace.step_s / 60
+    beyond = 0.0 if ceiling_short is None else float(np.minimum(short, ceiling_short).sum() * minutes)
+    return Shortfall(float(short.sum() * minutes), int(hours), peak, beyond)
 
 
 def evaluate(
@@ -111,10 +130,12 @@ def evaluate(
     ready = ready_replicas(desired, desired[0], delay_steps)
     per_unit_h = desired.sum(axis=0) * step_h
     eur = np.array([prices.replica_hour_eur(u.component) for u in scenario.units])
-    slo = summarise(scenario, shortfall_users(scenario, ready, slo_utilisation))
-    saturation = summarise(scenario, shortfall_users(scenario, ready, 1.0))
-    short = shortfall_users(scenario, ready)
-    headroom = summarise(scenario, short)
+    levels = {"slo": slo_utilisation, "saturation": 1.0, "headroom": None}
+    shorts = {k: shortfall_users(scenario, ready, level) for k, level in levels.items()}
+    slo, saturation, headroom = (
+        summarise(scenario, shorts[k], beyond_ceiling(scenario, level)) for k, level in levels.items()
+    )
+    short = shorts["headroom"]
     day_index = scenario.slot_of_step
     per_slot = np.bincount(day_index, weights=short.sum(axis=0) * step_min, minlength=len(scenario.local_day))
     by_day: dict[date, float] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,9 @@ def _short(r: StrategyResult, s: Shortfall) -> dict[str, Any]:
         "share": r.share(s.user_minutes),
         "plaque_hours": s.plaque_hours,
         "peak_users": round(s.peak_users, 1),
+        "beyond_ceiling_user_minutes": round(s.beyond_ceiling_user_minutes, 1),
+        "beyond_ceiling_share": r.share(s.beyond_ceiling_user_minutes),
+        "own_share": r.share(s.own_user_minutes),
     }
 
 
@@ -79,6 +83,7 @@ def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep:
             f"{_pct(r, r.saturation):>9} {_pct(r, r.slo):>8} {_pct(r, r.headroom):>8} "
             f"{r.saturation.plaque_hours:>8d} {count(r.saturation.peak_users):>8} {r.scaling_actions:>7d}"
         )
+    lines.extend(_beyond_ceiling(results))
     worst = [f"{r.strategy} {r.worst_day.day}" for r in results if r.worst_day]
     if worst:
         lines.append("worst day (headroom breaches): " + ", ".join(worst))
@@ -104,6 +109,24 @@ def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep:
             cells = [f"{_pct(p.results[i], p.results[i].saturation):>8} ×{_ratio(p.results[i]):>5}" for p in sweep]
             lines.append(f"{r.strategy:<8} " + " ".join(f"{c:>17}" for c in cells))
     return "\n".join(lines)
+
+
+def _beyond_ceiling(results: Sequence[StrategyResult]) -> list[str]:
+    """What the mandates' ceilings kept out under every strategy, and each strategy's own share."""
+    if not results or results[0].headroom.beyond_ceiling_user_minutes <= 0:
+        return []
+    r0 = results[0]
+    sat, op = r0.saturation.beyond_ceiling_user_minutes, r0.headroom.beyond_ceiling_user_minutes
+    own = ", ".join(f"{r.strategy} {_own(r, r.saturation)} / {_own(r, r.headroom)}" for r in results)
+    text = (
+        f"Beyond the mandates' ceilings, short under every strategy: {percent(r0.share(sat))} above saturation, "
+        f"{percent(r0.share(op))} above the operating point. Each strategy's own (saturation / headroom): {own}"
+    )
+    return textwrap.wrap(text, width=100)
+
+
+def _own(r: StrategyResult, s: Shortfall) -> str:
+    return percent(r.share(s.own_user_minutes))
 
 
 def _pct(r: StrategyResult, s: Shortfall) -> str:

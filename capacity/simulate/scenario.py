@@ -18,7 +18,7 @@ import numpy.typing as npt
 from capacity.calendar.types import Calendar
 from capacity.common.arrays import FloatArray, IntArray
 from capacity.common.errors import InputError
-from capacity.common.timegrid import BASE_STEP_S
+from capacity.common.timegrid import BASE_STEP_S, local_hours
 from capacity.operator.reload import OperatorSettings
 from capacity.planning.demand import UsageRates
 from capacity.planning.kernel import Plan
@@ -127,7 +127,7 @@ def build(
                 plan_parts[i].append(np.asarray(cp.replicas, dtype=np.int64))
                 i += 1
     local_day = tuple(s.date() for s in starts)[:n_slots]
-    hour = np.array([s.hour + s.minute / 60 for s in starts])
+    hour = local_hours(starts)
     wday = np.array([s.weekday() for s in starts], dtype=np.int64)
     slot_of_step = np.arange(trace.n, dtype=np.int64) // per_slot
     minute = (np.arange(trace.n) % per_slot) * trace.step_s / 3600
@@ -253,7 +253,7 @@ def _cron_reference(
     week = list(plan_range(monday, monday + timedelta(days=4), BASE_STEP_S, policies, calendar, rates, plaques))
     out = np.zeros(len(units), dtype=np.int64)
     for plan in week:
-        hours = np.array([s.hour + s.minute / 60 for s in plan.plaques[0].forecast.grid.starts])
+        hours = local_hours(plan.plaques[0].forecast.grid.starts)
         on = (hours >= schedule.start_h) & (hours < schedule.end_h)
         i = 0
         for pp in plan.plaques:

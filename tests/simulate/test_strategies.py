@@ -66,6 +66,40 @@ def test_oracle_is_the_cheapest_without_avoidable_shortfall(results: dict[str, S
             assert r.cost_eur >= oracle.cost_eur
 
 
+def test_users_beyond_the_mandate_ceiling_are_told_apart_from_each_strategys_own(
+    results: dict[str, StrategyResult],
+) -> None:
+    """On 2021-04-06 a ceiling binds: those users are short under every strategy, and are said apart."""
+    static = results["static"]
+    for level in ("saturation", "slo", "headroom"):
+        beyond = getattr(static, level).beyond_ceiling_user_minutes
+        assert beyond > 0, level  # the April scenario has a binding ceiling
+        assert getattr(static, level).own_user_minutes == pytest.approx(0, abs=1e-6), level  # static is the ceiling
+        for r in results.values():
+            s = getattr(r, level)
+            assert s.beyond_ceiling_user_minutes == pytest.approx(beyond), (r.strategy, level)
+            assert 0 <= s.own_user_minutes <= s.user_minutes
+    assert results["hpa"].saturation.own_user_minutes > results["capctl"].saturation.own_user_minutes
+
+
+def test_the_replay_table_says_what_the_ceilings_kept_out() -> None:
+    args = ["simulate", "--from", "2021-04-05", "--to", "2021-04-07", "--synth", "--resolution", "5m", "--sweep", ""]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "Beyond the mandates' ceilings, short under every strategy" in text
+    assert "static 0% / 0%" in text
+    lines = res.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("Beyond"))
+    last = next(i for i, line in enumerate(lines) if line.startswith("worst day"))
+    assert max(len(line) for line in lines[first:last]) <= 100  # wrapped for a terminal
+    data = json.loads(CliRunner().invoke(app, [*args, "--output", "json"]).stdout)
+    for s in data["strategies"]:
+        sat = s["shortfall"]["saturation"]
+        assert sat["own_share"] == pytest.approx(sat["share"] - sat["beyond_ceiling_share"])
+        assert sat["beyond_ceiling_user_minutes"] > 0
+
+
 def test_oracle_without_delay_orders_exactly_the_need(scenario: Scenario) -> None:
     d = desired_replicas(scenario, 0, HpaSettings())["oracle"]
     assert (d == np.clip(scenario.need(), scenario.floors(), scenario.ceilings())).all()
