@@ -8,6 +8,7 @@ two local midnights: 23 or 25 hourly slots on DST days.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -61,6 +62,17 @@ def day_grid(day: date, step_s: int) -> DayGrid:
     starts = tuple((start_utc + timedelta(seconds=i * step_s)).astimezone(PARIS) for i in range(count))
     base = np.fromiter(((s.hour * 3600 + s.minute * 60) // BASE_STEP_S for s in starts), dtype=np.int64, count=count)
     return DayGrid(day=day, step_s=step_s, starts=starts, base_slot=base)
+
+
+def local_hour(moment: datetime) -> float:
+    """Hour of the Paris day as a number (7.5 is 7:30): what windows like 9-12 h are written in."""
+    local = moment.astimezone(PARIS)
+    return local.hour + local.minute / 60 + local.second / 3600
+
+
+def local_hours(starts: Sequence[datetime]) -> npt.NDArray[np.float64]:
+    """`local_hour` of each slot start (a DST day has 23 or 25 hours: read the clock, not the index)."""
+    return np.array([local_hour(s) for s in starts], dtype=np.float64)
 
 
 def local_day(moment: datetime) -> date:

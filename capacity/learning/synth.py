@@ -25,7 +25,7 @@ import numpy as np
 from capacity.calendar.types import Calendar, DayInfo, DayState, Level
 from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.common.errors import InputError
-from capacity.common.timegrid import BASE_STEP_S, day_grid
+from capacity.common.timegrid import BASE_STEP_S, day_grid, local_hours
 from capacity.learning.history import History
 from capacity.learning.openmetrics import SampleSeries
 from capacity.learning.synth_shapes import INTENSITY, PROFILE_SHAPES, Habits, incident, surge_curve
@@ -284,7 +284,7 @@ def _instants(days: Sequence[date]) -> tuple[IntArray, FloatArray]:
         if midnight_s(d + timedelta(days=1)) - midnight_s(d) == 86400:
             h = normal
         else:
-            h = np.array([s.hour + s.minute / 60 for s in day_grid(d, BASE_STEP_S).starts])
+            h = local_hours(day_grid(d, BASE_STEP_S).starts)
         hours.append(h)
         day_of.append(np.full(h.size, i, dtype=np.int64))
     return np.concatenate(day_of), np.concatenate(hours)

@@ -38,7 +38,7 @@ import numpy as np
 from capacity.calendar.types import STATE_INDEX, Calendar, DayState, Level
 from capacity.common.arrays import BoolArray, FloatArray, IntArray
 from capacity.common.errors import InputError
-from capacity.common.timegrid import BASE_STEP_S, day_grid
+from capacity.common.timegrid import BASE_STEP_S, day_grid, local_hours
 from capacity.learning.days import segment_states
 from capacity.learning.synth import ComponentTruth, Synth, SynthOptions, SynthParts
 from capacity.learning.window import midnight_s
@@ -210,7 +210,7 @@ def _hours(d: date) -> FloatArray:
     """Local hour of every 5-minute instant of day `d` (276 or 300 instants on DST days)."""
     if midnight_s(d + timedelta(days=1)) - midnight_s(d) == 86400:
         return np.arange(288) * BASE_STEP_S / 3600
-    return np.array([s.hour + s.minute / 60 for s in day_grid(d, BASE_STEP_S).starts])
+    return local_hours(day_grid(d, BASE_STEP_S).starts)
 
 
 def _kind(st: int, d: date) -> str:

@@ -20,7 +20,7 @@ from datetime import date, datetime
 import numpy as np
 
 from capacity.common.arrays import FloatArray
-from capacity.common.timegrid import PARIS
+from capacity.common.timegrid import PARIS, local_hour
 from capacity.operator.lookahead import PlaqueDay, slot_index, with_nowcast
 from capacity.planning.nowcast import WINDOW_H, Nowcast, morning
 
@@ -74,9 +74,9 @@ class Mornings:
         for plaque, pds in days.items():
             today = pds[0]
             m = self._record(plaque, today, now, users.get(plaque))
-            if not m.decided and _hour(now) >= WINDOW_H[1]:  # once, at the first tick after the window
+            if not m.decided and local_hour(now) >= WINDOW_H[1]:  # once, at the first tick after the window
                 read = np.where(m.count > 0, m.total / np.maximum(m.count, 1), np.nan)
-                m.nowcast = morning(self._hours_of(today), today.users, read, _hour(now), most)
+                m.nowcast = morning(self._hours_of(today), today.users, read, local_hour(now), most)
                 m.decided = True
                 if m.nowcast is not None:
                     decided[plaque] = m.nowcast
@@ -107,10 +107,5 @@ class Mornings:
         key = (today.day, today.starts.size)
         if key not in self._hours:
             self._hours = {k: v for k, v in self._hours.items() if k[0] >= today.day}
-            self._hours[key] = np.array([_hour(datetime.fromtimestamp(s, PARIS)) for s in today.starts])
+            self._hours[key] = np.array([local_hour(datetime.fromtimestamp(s, PARIS)) for s in today.starts])
         return self._hours[key]
-
-
-def _hour(t: datetime) -> float:
-    local = t.astimezone(PARIS)
-    return local.hour + local.minute / 60 + local.second / 3600

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from capacity.common.timegrid import local_hours
 from capacity.planning.kernel import Plan, PlaquePlan
 from capacity.policy.sizing import users_served
 from capacity.present import palette
@@ -83,7 +84,7 @@ def plan_figure(plan: Plan) -> Any:
         rep_ax.plot([], [], color=palette.GREY, ls=":", label="floor (dotted)")
         rep_ax.set_ylim(bottom=0)
         rep_ax.set_ylabel("replicas")
-        hours = [s.hour + s.minute / 60 for s in starts]
+        hours = local_hours(starts)
         ticks = [i for i, h in enumerate(hours) if h == int(h) and int(h) % 3 == 0]
         for ax in (users_ax, rep_ax):
             ax.set_xlim(0, len(starts))

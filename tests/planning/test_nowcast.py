@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from capacity.calendar import SchoolCalendar
-from capacity.common.timegrid import BASE_STEP_S
+from capacity.common.timegrid import BASE_STEP_S, day_grid, local_hours
 from capacity.planning.budget import month_budget_levels
 from capacity.planning.demand import default_rates
 from capacity.planning.nowcast import DEFAULT_MOST, MIN_FORECAST, STEP, WINDOW_H, morning, tick_too_slow
@@ -104,3 +104,13 @@ def test_ticks_too_far_apart_are_named_at_start() -> None:
     assert tick_too_slow(60) is None and tick_too_slow(400) is None  # 400 s still reads 75 % of the slots
     slow = tick_too_slow(600)
     assert slow is not None and "50%" in slow and "--tick 400" in slow
+
+
+def test_the_9_to_12_window_is_read_on_the_clock_on_dst_days() -> None:
+    """On the spring-forward day 2 h is skipped and on the fall-back day 2 h comes twice: slot hours follow
+    the clock, so 9-12 h is still 36 slots, not shifted by one hour."""
+    for day, slots in ((date(2021, 3, 28), 276), (date(2021, 10, 31), 300), (date(2021, 4, 6), 288)):
+        hours = local_hours(day_grid(day, BASE_STEP_S).starts)
+        assert hours.size == slots
+        assert int(((hours >= 9) & (hours < 12)).sum()) == 36
+        assert hours[0] == 0.0 and hours[-1] == 23 + 55 / 60
