@@ -19,7 +19,6 @@ state mix was never seen gets whatever least squares makes of it — no band, no
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import date
 from pathlib import Path
@@ -31,13 +30,23 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_forecast import AUTUMN, EVAL_FROM, EVAL_TO, FIT_TO, FOCUS, HISTORY_FROM, HORIZON, oracle_peaks  # noqa: E402
+from bench_forecast import (  # noqa: E402
+    AUTUMN,
+    EVAL_FROM,
+    EVAL_TO,
+    FIT_TO,
+    FOCUS,
+    HISTORY_FROM,
+    HORIZON,
+    history_args,
+    oracle_peaks,
+)
 
 from capacity.calendar import SchoolCalendar  # noqa: E402
 from capacity.calendar.types import CLASS_STATES, STATE_INDEX, DayState, Level  # noqa: E402
 from capacity.learning.backtest import BacktestOptions, run_backtest  # noqa: E402
 from capacity.learning.days import segment_states  # noqa: E402
-from capacity.learning.generators import GENERATORS, generator  # noqa: E402
+from capacity.learning.generators import generator  # noqa: E402
 from capacity.learning.pipeline import prepare  # noqa: E402
 from capacity.learning.synth import SynthOptions  # noqa: E402
 from capacity.planning.demand import default_rates  # noqa: E402
@@ -132,17 +141,14 @@ def measure(name: str, seed: int) -> tuple[dict[tuple[str, str], dict[str, float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=20200316)
-    parser.add_argument("--generator", action="append", choices=list(GENERATORS), help="default: both")
-    args = parser.parse_args()
+    args = history_args(__doc__)
     print(f"daily-peak MAPE, seed {args.seed}, forecast {HORIZON} days ahead (capctl: its rolling backtest); windows:")
     print("  " + ", ".join(f"{k} {a} to {b}" for k, (a, b) in WINDOWS.items()) + f"; 'once': fitted at {FIT_TO}")
     print(
         f"{'history':<12} {'window':<10} {'days':<9} {'n':>4} {'capctl':>7} {'regr. once':>10} "
         f"{'regr. rolling':>13} {'floor':>6}"
     )
-    for name in args.generator or list(GENERATORS):
+    for name in args.generator:
         out, (mean, worst) = measure(name, args.seed)
         for (window, label), o in out.items():
             once = "-" if np.isnan(o["once"]) else f"{o['once']:.1f}%"

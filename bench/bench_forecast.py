@@ -165,12 +165,19 @@ def one_day(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def history_args(doc: str | None) -> argparse.Namespace:
+    """--seed and --generator (repeatable; default: both histories), the arguments the forecast benches share."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=20200316)
     parser.add_argument("--generator", action="append", choices=list(GENERATORS), help="default: both")
     args = parser.parse_args()
-    names = args.generator or list(GENERATORS)
+    args.generator = args.generator or list(GENERATORS)
+    return args
+
+
+def main() -> None:
+    args = history_args(__doc__)
+    names = args.generator
     began = time.perf_counter()
     results = {n: measure(n, args.seed) for n in names}
     print(

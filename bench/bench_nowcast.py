@@ -15,7 +15,6 @@ is scored on): an upper bound of what a deployed correction, fitted on past days
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from capacity.calendar import SchoolCalendar  # noqa: E402
 from capacity.common.timegrid import BASE_STEP_S  # noqa: E402
 from capacity.learning.backtest import BacktestOptions, rolling_rates  # noqa: E402
-from capacity.learning.generators import GENERATORS, generator  # noqa: E402
+from capacity.learning.generators import generator  # noqa: E402
 from capacity.learning.pipeline import prepare  # noqa: E402
 from capacity.learning.synth import SynthOptions  # noqa: E402
 from capacity.planning.demand import default_rates, forecast_day  # noqa: E402
@@ -36,7 +35,7 @@ from capacity.planning.kernel import segment_infos  # noqa: E402
 from capacity.policy.bundle import load_policies  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
-from bench_forecast import EVAL_FROM, EVAL_TO, HISTORY_FROM, HORIZON  # noqa: E402
+from bench_forecast import EVAL_FROM, EVAL_TO, HISTORY_FROM, HORIZON, history_args  # noqa: E402
 
 #: (first hour, last hour) observed, then the peak of the rest of the day is forecast
 WINDOWS = ((5.0, 7.0), (6.0, 7.25), (9.0, 12.0), (12.0, 17.0))
@@ -86,13 +85,10 @@ def measure(rows: list[tuple[np.ndarray, np.ndarray]], first_h: float, last_h: f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=20200316)
-    parser.add_argument("--generator", action="append", choices=list(GENERATORS), help="default: both")
-    args = parser.parse_args()
+    args = history_args(__doc__)
     print(f"ordinary class days {EVAL_FROM} to {EVAL_TO}, forecast {HORIZON} days ahead, seed {args.seed}")
     print(f"{'history':<12} {'observed':>11} {'then':>9} {'corr':>6} {'MAPE of that peak':>21} {'plaque-days':>11}")
-    for name in args.generator or list(GENERATORS):
+    for name in args.generator:
         rows = curves(name, args.seed)
         for first_h, last_h in WINDOWS:
             corr, before, after = measure(rows, first_h, last_h)
