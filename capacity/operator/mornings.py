@@ -22,7 +22,7 @@ import numpy as np
 from capacity.common.arrays import FloatArray
 from capacity.common.timegrid import PARIS, local_hour
 from capacity.operator.lookahead import PlaqueDay, slot_index, with_nowcast
-from capacity.planning.nowcast import WINDOW_H, Nowcast, morning
+from capacity.planning.nowcast import Nowcast, decided_by, morning
 
 log = logging.getLogger("capctl.controller")
 
@@ -74,7 +74,7 @@ class Mornings:
         for plaque, pds in days.items():
             today = pds[0]
             m = self._record(plaque, today, now, users.get(plaque))
-            if not m.decided and local_hour(now) >= WINDOW_H[1]:  # once, at the first tick after the window
+            if not m.decided and decided_by(local_hour(now)):  # once, at the first tick after the window
                 read = np.where(m.count > 0, m.total / np.maximum(m.count, 1), np.nan)
                 m.nowcast = morning(self._hours_of(today), today.users, read, local_hour(now), most)
                 m.decided = True

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from capacity.common.arrays import FloatArray
 from capacity.common.timegrid import BASE_STEP_S
@@ -32,6 +33,21 @@ MIN_READ = 0.75  # share of the window's slots that must have a believed reading
 MIN_FORECAST = 50.0  # users forecast per slot of the window, on average: below it, no nowcast
 STEP = 0.05  # the ratio is rounded to this step
 DEFAULT_MOST = 1.3  # the most a nowcast raises the rest of the day (operator.yaml `nowcast_most`; 1 = off)
+
+
+def in_window(hours: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which slots (local hour of each start) the nowcast reads."""
+    return np.asarray((hours >= WINDOW_H[0]) & (hours < WINDOW_H[1]), dtype=bool)
+
+
+def decided_by(now_h: float) -> bool:
+    """Whether a nowcast is decided by local hour `now_h`: once its window is over."""
+    return now_h >= WINDOW_H[1]
+
+
+def after_window(hours: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which slots come once the nowcast is decided: where a raised plan holds."""
+    return np.asarray(hours >= WINDOW_H[1], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -58,9 +74,9 @@ def morning(
     is 1 (switched off), when the window expects fewer than MIN_FORECAST users a slot, or when less than
     MIN_READ of its slots were read.
     """
-    if most <= 1.0 or now_h < WINDOW_H[1]:
+    if most <= 1.0 or not decided_by(now_h):
         return None
-    window = (hours >= WINDOW_H[0]) & (hours < WINDOW_H[1])
+    window = in_window(hours)
     slots = int(window.sum())
     if slots == 0 or float(forecast[window].mean()) < MIN_FORECAST:
         return None

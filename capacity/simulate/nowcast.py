@@ -21,7 +21,7 @@ from capacity.common.timegrid import BASE_STEP_S
 from capacity.operator.live_usage import plausible
 from capacity.planning.budget import month_budget_levels
 from capacity.planning.demand import UsageRates
-from capacity.planning.nowcast import WINDOW_H, morning
+from capacity.planning.nowcast import WINDOW_H, after_window, in_window, morning
 from capacity.planning.plans import plan_plaques
 from capacity.policy.bundle import Policies
 
@@ -32,7 +32,7 @@ def believed(read: FloatArray, forecast: FloatArray, hours: FloatArray) -> Float
     """The readings of the morning window the operator would believe (`live_usage.plausible`, the same rule
     reading by reading), NaN elsewhere."""
     out = np.full(read.shape, np.nan)
-    for i in np.flatnonzero((hours >= WINDOW_H[0]) & (hours < WINDOW_H[1])):
+    for i in np.flatnonzero(in_window(hours)):
         value, _why = plausible(float(read[i]), float(forecast[i]))
         if value is not None:
             out[i] = value
@@ -67,7 +67,7 @@ def raise_rows(
     count = 0
     for d in sorted(set(local_day[:n])):
         slots = np.flatnonzero(days == d)
-        later = slots[hours[slots] >= WINDOW_H[1]]
+        later = slots[after_window(hours[slots])]
         for row, plaque in enumerate(by_row):
             read = believed(readings[row, slots], forecast[row, slots], hours[slots])
             nc = morning(hours[slots], forecast[row, slots], read, WINDOW_H[1], most)

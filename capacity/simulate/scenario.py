@@ -22,7 +22,7 @@ from capacity.common.timegrid import BASE_STEP_S, local_hours
 from capacity.operator.reload import OperatorSettings
 from capacity.planning.demand import UsageRates
 from capacity.planning.kernel import Plan
-from capacity.planning.nowcast import WINDOW_H
+from capacity.planning.nowcast import after_window
 from capacity.planning.plans import plan_range
 from capacity.policy.bundle import Policies
 from capacity.policy.sizing import replicas_for_users
@@ -151,7 +151,7 @@ def build(
     if callable(rates):
         rates = rates(first)  # the cron schedule is sized once, as people do
 
-    known = hour[:n_slots] >= WINDOW_H[1]  # the operator decides a nowcast at the end of the window
+    known = after_window(hour[:n_slots])  # the operator decides a nowcast at the end of the window
     floors = capctl_floors(trace, units, plan_rows, settings, on_progress, nowcast=(raised, known))
     reference = _cron_reference(cron_reference, policies, calendar, rates, plaques, units, schedule)
     return Scenario(
