@@ -70,10 +70,14 @@ def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep:
     nowcast = f"capctl's nowcast up to ×{most:g}" if most > 1 else "no nowcast"
     surprise = f"; the plan did not know {', '.join(meta['surprise'])}" if meta.get("surprise") else ""
     lines = [
-        f"Season replay {meta['from']} → {meta['to']}, demand: {meta['source']}{surprise}, "
-        f"start-up delay {meta['startup_s'] // 60} min, step {meta['step_s'] // 60} min, {nowcast}",
-        f"Users short (share of user-minutes) above saturation — what users feel —, above {slo:.0%} of it "
-        "(SLO) and above the operating point (headroom breaches); plaque-hours and peak users at saturation.",
+        *_prose(
+            f"Season replay {meta['from']} → {meta['to']}, demand: {meta['source']}{surprise}, "
+            f"start-up delay {meta['startup_s'] // 60} min, step {meta['step_s'] // 60} min, {nowcast}."
+        ),
+        *_prose(
+            f"Users short (share of user-minutes) above saturation — what users feel —, above {slo:.0%} of it "
+            "(SLO) and above the operating point (headroom breaches); plaque-hours and peak users at saturation."
+        ),
         f"{'strategy':<8} {'replica-h':>10} {'cost €':>9} {'×oracle':>7} {'saturat.':>9} {'slo':>8} "
         f"{'headroom':>8} {'sat. p-h':>8} {'peak u.':>8} {'actions':>7}",
     ]
@@ -86,8 +90,9 @@ def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep:
     lines.extend(_beyond_ceiling(results))
     worst = [f"{r.strategy} {r.worst_day.day}" for r in results if r.worst_day]
     if worst:
-        lines.append("worst day (headroom breaches): " + ", ".join(worst))
-    lines.extend(f"note: {n}" for n in meta.get("hpa_notes", ()))
+        lines.extend(_prose("worst day (headroom breaches): " + ", ".join(worst)))
+    for n in meta.get("hpa_notes", ()):
+        lines.extend(_prose(f"note: {n}"))
     refits = meta.get("refit")
     if isinstance(refits, dict) and refits.get("refits"):
         lines.append(
@@ -122,7 +127,12 @@ def _beyond_ceiling(results: Sequence[StrategyResult]) -> list[str]:
         f"Beyond the mandates' ceilings, short under every strategy: {percent(r0.share(sat))} above saturation, "
         f"{percent(r0.share(op))} above the operating point. Each strategy's own (saturation / headroom): {own}"
     )
-    return textwrap.wrap(text, width=100)
+    return _prose(text)
+
+
+def _prose(text: str) -> list[str]:
+    """Sentences for a terminal: wrapped at the table's 100 columns, continuation lines indented."""
+    return textwrap.wrap(text, width=100, subsequent_indent="  ", break_on_hyphens=False)
 
 
 def _own(r: StrategyResult, s: Shortfall) -> str:

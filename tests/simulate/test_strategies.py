@@ -82,17 +82,14 @@ def test_users_beyond_the_mandate_ceiling_are_told_apart_from_each_strategys_own
     assert results["hpa"].saturation.own_user_minutes > results["capctl"].saturation.own_user_minutes
 
 
-def test_the_replay_table_says_what_the_ceilings_kept_out() -> None:
+def test_the_replay_table_says_what_the_ceilings_kept_out_in_100_columns() -> None:
     args = ["simulate", "--from", "2021-04-05", "--to", "2021-04-07", "--synth", "--resolution", "5m", "--sweep", ""]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     text = " ".join(res.stdout.split())
     assert "Beyond the mandates' ceilings, short under every strategy" in text
     assert "static 0% / 0%" in text
-    lines = res.stdout.splitlines()
-    first = next(i for i, line in enumerate(lines) if line.startswith("Beyond"))
-    last = next(i for i, line in enumerate(lines) if line.startswith("worst day"))
-    assert max(len(line) for line in lines[first:last]) <= 100  # wrapped for a terminal
+    assert max(len(line) for line in res.stdout.splitlines()) <= 100  # the whole report fits a terminal
     data = json.loads(CliRunner().invoke(app, [*args, "--output", "json"]).stdout)
     for s in data["strategies"]:
         sat = s["shortfall"]["saturation"]
