@@ -28,6 +28,7 @@ from capacity.simulate.delay import ready_replicas
 from capacity.simulate.scenario import Scenario
 
 MORNING_H = (6.0, 12.0)
+OWN_DAYS = 5  # the days with most of a strategy's own users above saturation, kept in its result
 #: Euros per requested vCPU-hour and GiB-hour when the replay is not given the operator's prices.
 DEFAULT_PRICES = Prices(eur_per_vcpu_hour=0.04, eur_per_gib_hour=0.005)
 #: Utilisation of saturation above which latency is no longer within the SLO (`--slo-utilisation`).
@@ -58,6 +59,17 @@ class Shortfall:
 
 
 @dataclass(frozen=True)
+class OwnDay:
+    """A day with users above saturation that more replicas within the mandates would have served: where to
+    look (an incident, a day the calendar got wrong, a late forecast)."""
+
+    day: date
+    user_minutes: float
+    plaques: tuple[str, ...]
+    hours: tuple[int, ...]  # local hours with some
+
+
+@dataclass(frozen=True)
 class StrategyResult:
     strategy: str
     replica_hours: float
@@ -72,6 +84,7 @@ class StrategyResult:
     slo: Shortfall = Shortfall()
     saturation: Shortfall = Shortfall()
     headroom: Shortfall = Shortfall()  # the operating point (same as underprovisioned_*)
+    own_saturation_days: tuple[OwnDay, ...] = ()  # the worst days of the strategy's own, most first
 
     @property
     def underprovisioned_share(self) -> float:
@@ -106,6 +119,22 @@ def beyond_ceiling(scenario: Scenario, utilisation: float | None = None) -> Floa
     return shortfall_users(scenario, at_ceiling, utilisation)
 
 
+def own_days(scenario: Scenario, own: FloatArray, most: int = OWN_DAYS) -> tuple[OwnDay, ...]:
+    """The `most` local days with the most users short in `own` [plaque, step], most first."""
+    per_step = own.sum(axis=0)
+    steps_of: dict[date, list[int]] = {}
+    for step in np.flatnonzero(per_step > 0):
+        steps_of.setdefault(scenario.local_day[scenario.slot_of_step[step]], []).append(int(step))
+    minutes = scenario.trace.step_s / 60
+    days = []
+    for day, steps in steps_of.items():
+        block = own[:, steps]
+        plaques = tuple(scenario.trace.plaques[r] for r in np.flatnonzero(block.sum(axis=1) > 0))
+        hours = tuple(sorted({int(scenario.local_hour[s]) for s in steps}))
+        days.append(OwnDay(day, float(block.sum() * minutes), plaques, hours))
+    return tuple(sorted(days, key=lambda d: -d.user_minutes)[:most])
+
+
 def summarise(scenario: Scenario, short: FloatArray, ceiling_short: FloatArray | None = None) -> Shortfall:
     hour_of_step = (scenario.trace.times_s - scenario.trace.start_s) // 3600
     hours = sum(len(np.unique(hour_of_step[row > 0])) for row in short)
@@ -132,9 +161,9 @@ def evaluate(
     eur = np.array([prices.replica_hour_eur(u.component) for u in scenario.units])
     levels = {"slo": slo_utilisation, "saturation": 1.0, "headroom": None}
     shorts = {k: shortfall_users(scenario, ready, level) for k, level in levels.items()}
-    slo, saturation, headroom = (
-        summarise(scenario, shorts[k], beyond_ceiling(scenario, level)) for k, level in levels.items()
-    )
+    beyond = {k: beyond_ceiling(scenario, level) for k, level in levels.items()}
+    slo, saturation, headroom = (summarise(scenario, shorts[k], beyond[k]) for k in levels)
+    own = own_days(scenario, shorts["saturation"] - np.minimum(shorts["saturation"], beyond["saturation"]))
     short = shorts["headroom"]
     day_index = scenario.slot_of_step
     per_slot = np.bincount(day_index, weights=short.sum(axis=0) * step_min, minlength=len(scenario.local_day))
@@ -155,6 +184,7 @@ def evaluate(
         slo=slo,
         saturation=saturation,
         headroom=headroom,
+        own_saturation_days=own,
     )
 
 

@@ -53,6 +53,15 @@ def strategy_dict(r: StrategyResult) -> dict[str, Any]:
         "scaling_actions": r.scaling_actions,
         "cost_ratio_to_oracle": r.cost_ratio_to_oracle,
         "mornings": [_day(m) for m in r.mornings],
+        "own_saturation_days": [
+            {
+                "date": d.day.isoformat(),
+                "user_minutes": round(d.user_minutes, 1),
+                "plaques": list(d.plaques),
+                "hours": list(d.hours),
+            }
+            for d in r.own_saturation_days
+        ],
     }
 
 
@@ -88,6 +97,7 @@ def report_table(meta: dict[str, Any], results: Sequence[StrategyResult], sweep:
             f"{r.saturation.plaque_hours:>8d} {count(r.saturation.peak_users):>8} {r.scaling_actions:>7d}"
         )
     lines.extend(_beyond_ceiling(results))
+    lines.extend(_own_days(results))
     worst = [f"{r.strategy} {r.worst_day.day}" for r in results if r.worst_day]
     if worst:
         lines.extend(_prose("worst day (headroom breaches): " + ", ".join(worst)))
@@ -133,6 +143,19 @@ def _beyond_ceiling(results: Sequence[StrategyResult]) -> list[str]:
 def _prose(text: str) -> list[str]:
     """Sentences for a terminal: wrapped at the table's 100 columns, continuation lines indented."""
     return textwrap.wrap(text, width=100, subsequent_indent="  ", break_on_hyphens=False)
+
+
+def _own_days(results: Sequence[StrategyResult]) -> list[str]:
+    """Where capctl's own users above saturation were: the days to look at."""
+    capctl = next((r for r in results if r.strategy == "capctl"), None)
+    if capctl is None or not capctl.own_saturation_days:
+        return []
+    total = capctl.saturation.own_user_minutes
+    days = "; ".join(
+        f"{d.day} {', '.join(d.plaques)} {'/'.join(f'{h} h' for h in d.hours)} ({d.user_minutes / total:.0%})"
+        for d in capctl.own_saturation_days
+    )
+    return _prose(f"capctl's own users above saturation, worst days (share of its own): {days}")
 
 
 def _own(r: StrategyResult, s: Shortfall) -> str:

@@ -4,7 +4,7 @@ weekly refit replayed with the operator's own decision."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pytest
@@ -14,6 +14,7 @@ from hypothesis.extra.numpy import arrays
 from typer.testing import CliRunner
 
 from capacity.cli import app
+from capacity.common.timegrid import PARIS
 from capacity.learning.refit import DEFAULT_OPTIONS, history_between, history_window, refit, refit_instants
 from capacity.learning.synth import SynthOptions, generate
 from capacity.planning.demand import default_rates
@@ -99,3 +100,24 @@ def test_simulate_refit_weekly_reports_its_refits() -> None:
     meta = simulate("--refit", "weekly")["_meta"]
     assert meta["refit"]["refits"] == 2  # the Sunday before the window, and the window's Sunday
     assert meta["refit"]["accepted"] + meta["refit"]["rejected"] == 2
+
+
+def test_capctls_own_days_above_saturation_point_at_the_incident(calendar, policies) -> None:
+    """The replay names the days where capctl's own users were above saturation: on a week with one of the
+    generator's incidents (an outage, then everyone reconnecting), that day, that plaque, that hour."""
+    plaque = policies.topology.plaque("auvergne-rhone-alpes")
+    first, last = date(2020, 12, 7), date(2020, 12, 8)
+    drawn = generate(calendar, [plaque], first, last, SynthOptions(metrics=("sessions",))).incidents
+    assert len(drawn) == 1  # the week was chosen for it
+    at = datetime.fromtimestamp(drawn[0][1], PARIS)
+    args = ["simulate", "--synth", "--from", str(first), "--to", str(last), "--plaque", plaque.id]
+    args += ["--resolution", "5m", "--sweep", "", "--output", "json"]
+    res = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    capctl = next(s for s in json.loads(res.stdout)["strategies"] if s["strategy"] == "capctl")
+    days = capctl["own_saturation_days"]
+    assert days and days[0]["date"] == at.date().isoformat() and days[0]["plaques"] == [plaque.id]
+    assert at.hour in days[0]["hours"] or at.hour + 1 in days[0]["hours"]  # the storm follows the outage
+    sat = capctl["shortfall"]["saturation"]
+    own = sat["user_minutes"] - sat["beyond_ceiling_user_minutes"]
+    assert sum(d["user_minutes"] for d in days) == pytest.approx(own, rel=1e-6)
