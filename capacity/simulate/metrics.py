@@ -14,7 +14,7 @@ says how many of its users were beyond the ceiling, so a strategy is judged on t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -112,11 +112,21 @@ def shortfall_users(scenario: Scenario, ready: IntArray, utilisation: float | No
     return out
 
 
+def levels(slo_utilisation: float = SLO_UTILISATION) -> dict[str, float | None]:
+    """The three capacity levels shortfall is counted at (utilisation of saturation; None: operating point)."""
+    return {"slo": slo_utilisation, "saturation": 1.0, "headroom": None}
+
+
 def beyond_ceiling(scenario: Scenario, utilisation: float | None = None) -> FloatArray:
     """Users per step and plaque that every unit at its mandate ceiling would still not serve at one level
     (the ceilings are fixed over the replay, so no strategy, ready or not, serves more)."""
     at_ceiling = np.broadcast_to(scenario.ceilings()[None, :], (scenario.trace.n, len(scenario.units)))
     return shortfall_users(scenario, at_ceiling, utilisation)
+
+
+def beyond_ceilings(scenario: Scenario, slo_utilisation: float = SLO_UTILISATION) -> dict[str, FloatArray]:
+    """`beyond_ceiling` at each of the `levels`: the same for every strategy, so a replay computes it once."""
+    return {k: beyond_ceiling(scenario, level) for k, level in levels(slo_utilisation).items()}
 
 
 def own_days(scenario: Scenario, own: FloatArray, most: int = OWN_DAYS) -> tuple[OwnDay, ...]:
@@ -152,17 +162,19 @@ def evaluate(
     prices: Prices = DEFAULT_PRICES,
     focus_days: Sequence[date] = (),
     slo_utilisation: float = SLO_UTILISATION,
+    beyond: Mapping[str, FloatArray] | None = None,
 ) -> StrategyResult:
-    """Metrics of one strategy's desired replicas [step, unit]."""
+    """Metrics of one strategy's desired replicas [step, unit]. `beyond`: `beyond_ceilings` of the scenario
+    at `slo_utilisation`, when the caller evaluates several strategies (computed here otherwise)."""
     step_h = scenario.trace.step_s / 3600
     step_min = scenario.trace.step_s / 60
     ready = ready_replicas(desired, desired[0], delay_steps)
     per_unit_h = desired.sum(axis=0) * step_h
     eur = np.array([prices.replica_hour_eur(u.component) for u in scenario.units])
-    levels = {"slo": slo_utilisation, "saturation": 1.0, "headroom": None}
-    shorts = {k: shortfall_users(scenario, ready, level) for k, level in levels.items()}
-    beyond = {k: beyond_ceiling(scenario, level) for k, level in levels.items()}
-    slo, saturation, headroom = (summarise(scenario, shorts[k], beyond[k]) for k in levels)
+    shorts = {k: shortfall_users(scenario, ready, level) for k, level in levels(slo_utilisation).items()}
+    if beyond is None:
+        beyond = beyond_ceilings(scenario, slo_utilisation)
+    slo, saturation, headroom = (summarise(scenario, shorts[k], beyond[k]) for k in shorts)  # levels() order
     own = own_days(scenario, shorts["saturation"] - np.minimum(shorts["saturation"], beyond["saturation"]))
     short = shorts["headroom"]
     day_index = scenario.slot_of_step

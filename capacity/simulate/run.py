@@ -15,7 +15,14 @@ from capacity.policy.topology import Component
 from capacity.simulate import hpa
 from capacity.simulate.cron import cron_floor
 from capacity.simulate.delay import delay_steps
-from capacity.simulate.metrics import DEFAULT_PRICES, SLO_UTILISATION, StrategyResult, evaluate, users_at
+from capacity.simulate.metrics import (
+    DEFAULT_PRICES,
+    SLO_UTILISATION,
+    StrategyResult,
+    beyond_ceilings,
+    evaluate,
+    users_at,
+)
 from capacity.simulate.oracle import oracle
 from capacity.simulate.scenario import Scenario
 from capacity.simulate.static import static
@@ -102,7 +109,10 @@ def replay(
     """Like `simulate`, also returning each strategy's desired replicas [step, unit] (for plots)."""
     steps = delay_steps(startup_s, scenario.trace.step_s)
     desired = desired_replicas(scenario, startup_s, settings)
-    results = [evaluate(k, desired[k], scenario, steps, prices, focus_days, slo_utilisation) for k in STRATEGIES]
+    beyond = beyond_ceilings(scenario, slo_utilisation)  # the same for every strategy
+    results = [
+        evaluate(k, desired[k], scenario, steps, prices, focus_days, slo_utilisation, beyond) for k in STRATEGIES
+    ]
     base = next(r.cost_eur for r in results if r.strategy == "oracle")
     ratios = tuple(replace(r, cost_ratio_to_oracle=r.cost_eur / base if base else None) for r in results)
     return ratios, desired
