@@ -57,14 +57,9 @@ def measured(peaks: LaggedPeaks, errors: FloatArray, known: int) -> Correction:
     return Correction(float(np.median(vals)) * n / (n + RECENT_SHRINK), n, usual)
 
 
-def correction_at(peaks: LaggedPeaks, errors: FloatArray, known: int) -> float:
-    """Log correction for a forecast that may read days [0, known) (`measured`)."""
-    return measured(peaks, errors, known).log
-
-
 def rolling_corrections(peaks: LaggedPeaks, errors: FloatArray, horizon_days: int) -> FloatArray:
     """The correction each lagged peak's own forecast would have had (from days before its cutoff):
-    `correction_at(peaks, errors, day - horizon_days)` for every day, vectorised."""
+    `measured(peaks, errors, day - horizon_days).log` for every day, vectorised."""
     if peaks.days.size == 0:
         return np.zeros(0)
     known = peaks.days[:, None] - horizon_days  # [target day, 1]

@@ -69,12 +69,12 @@ def test_recent_correction_follows_recent_class_days_and_is_pooled():
     parts[:, 0] = 1.0  # every day in class, in person: forecast peak 1
     peaks = LaggedPeaks(days, parts, actual, np.zeros(100, dtype=bool), np.zeros(100, dtype=np.int64))
     errors = peaks.log_errors(np.ones(6))
-    at = recent.correction_at(peaks, errors, 100)
+    at = recent.measured(peaks, errors, 100).log
     n = recent.RECENT_DAYS
     assert at == pytest.approx(np.log(1.2) * n / (n + recent.RECENT_SHRINK))
-    assert recent.correction_at(peaks, errors, 60) == 0.0  # before the drift: nothing to correct
+    assert recent.measured(peaks, errors, 60).log == 0.0  # before the drift: nothing to correct
     rolling = recent.rolling_corrections(peaks, errors, 7)
-    assert rolling[50] == 0.0 and rolling[99] == pytest.approx(recent.correction_at(peaks, errors, 92))
+    assert rolling[50] == 0.0 and rolling[99] == pytest.approx(recent.measured(peaks, errors, 92).log)
     factors = recent.apply(np.ones(6), at)
     assert factors[STATE_INDEX[DayState.WEEKEND]] == 1.0 and factors[STATE_INDEX[DayState.PRESENTIEL]] > 1.1
 
@@ -98,13 +98,13 @@ def test_recent_correction_is_not_set_by_a_few_days_in_another_state():
     errors = np.full(n, np.log(1.1))
     errors[-4:] = np.log(0.7)
     peaks = _peaks(errors, state)
-    at = recent.correction_at(peaks, peaks.log_errors(np.ones(6)), n)
+    at = recent.measured(peaks, peaks.log_errors(np.ones(6)), n).log
     in_person = int((state[-recent.RECENT_DAYS :] == P).sum())
     assert at == pytest.approx(np.log(1.1) * in_person / (in_person + recent.RECENT_SHRINK))
     assert recent.measured(peaks, peaks.log_errors(np.ones(6)), n) == recent.Correction(at, in_person, P)
     state[:] = H  # months in half gauge (a lycée plaque): its half-gauge days are its usual days
     state[-4:] = D
-    hybrid = recent.correction_at(_peaks(errors, state), errors, n)
+    hybrid = recent.measured(_peaks(errors, state), errors, n).log
     assert hybrid == pytest.approx(at)
 
 
@@ -115,14 +115,14 @@ def test_recent_correction_is_not_set_by_a_few_days_in_another_state():
 )
 def test_rolling_corrections_are_each_days_own_correction(days: list[tuple[int, bool, float]], horizon: int) -> None:
     """The vectorised corrections the fit calibrates its bands with are exactly what each day's own
-    forecast would have read (`correction_at` at its cutoff): any mix of states, events and NaN."""
+    forecast would have read (`measured` at its cutoff): any mix of states, events and NaN."""
     state = np.array([d[0] for d in days], dtype=np.int64)
     event = np.array([d[1] for d in days], dtype=bool)
     errors = np.array([d[2] for d in days], dtype=np.float64)
     errors[::7] = np.nan  # days whose peak was not measured
     peaks = _peaks(errors, state, event)
     rolling = recent.rolling_corrections(peaks, errors, horizon)
-    each = [recent.correction_at(peaks, errors, int(d) - horizon) for d in peaks.days]
+    each = [recent.measured(peaks, errors, int(d) - horizon).log for d in peaks.days]
     np.testing.assert_allclose(rolling, each, rtol=1e-12, atol=1e-15)
 
 
