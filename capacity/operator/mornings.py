@@ -20,7 +20,7 @@ from datetime import date, datetime
 import numpy as np
 
 from capacity.common.arrays import FloatArray
-from capacity.common.timegrid import PARIS, local_hour
+from capacity.common.timegrid import PARIS, local_hour, local_hours
 from capacity.operator.lookahead import PlaqueDay, slot_index, with_nowcast
 from capacity.planning.nowcast import Nowcast, decided_by, morning
 
@@ -107,5 +107,5 @@ class Mornings:
         key = (today.day, today.starts.size)
         if key not in self._hours:
             self._hours = {k: v for k, v in self._hours.items() if k[0] >= today.day}
-            self._hours[key] = np.array([local_hour(datetime.fromtimestamp(s, PARIS)) for s in today.starts])
+            self._hours[key] = local_hours([datetime.fromtimestamp(s, PARIS) for s in today.starts])
         return self._hours[key]
