@@ -34,6 +34,8 @@ CLASS_STATES: frozenset[DayState] = frozenset({DayState.PRESENTIEL, DayState.HYB
 
 #: Stable index of each state, used as an array axis by the demand model.
 STATE_INDEX: dict[DayState, int] = {s: i for i, s in enumerate(DayState)}
+#: The state at each index of that axis (the inverse of STATE_INDEX).
+STATE_AT: tuple[DayState, ...] = tuple(DayState)
 LEVEL_INDEX: dict[Level, int] = {lv: i for i, lv in enumerate(Level)}
 
 

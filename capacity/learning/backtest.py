@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from capacity.calendar.types import DayState
+from capacity.calendar.types import STATE_AT
 from capacity.common.arrays import FloatArray
 from capacity.common.timegrid import BASE_STEP_S
 from capacity.learning import pooling
@@ -215,7 +215,7 @@ def _score(
             h = int(np.nanargmax(hourly_actual))
             actual_hour, at_hour = float(hourly_actual[h]), float(hourly_forecast[h])
             shift = abs(int(np.nanargmax(total)) - int(users.argmax())) * BASE_STEP_S / 3600
-    dominant = list(DayState)[int(pd.dominant[d])]
+    dominant = STATE_AT[int(pd.dominant[d])]
     return DayResult(
         day=frame.days[d],
         plaque=pd.plaque.id,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from capacity.calendar.types import Calendar, DayState
+from capacity.calendar.types import STATE_AT, Calendar, DayState
 from capacity.common.arrays import FloatArray
 from capacity.learning.components import fit_components
 from capacity.learning.days import DayFrame, compose, day_curves, slot_index
@@ -103,7 +103,7 @@ def fit_model(
             state_factors=np.asarray(fit.factors[p.id]),
             components={c.name: components[(p.id, c.name)] for c in p.components if components[(p.id, c.name)].fitted},
             note="" if fitted else "no session data in the window: prior population (level 1), shared rates",
-            recent_states=tuple(list(DayState)[s].value for s in sorted(fit.recent_states.get(p.id, ()))),
+            recent_states=tuple(STATE_AT[s].value for s in sorted(fit.recent_states.get(p.id, ()))),
             level_year=fit.level_years.get(p.id),
             shape=fit.shapes.get(p.id),
         )
@@ -168,7 +168,7 @@ def fit_report(model: Model, fit: FitResult, history: History) -> dict[str, Any]
     surges = {
         f"{FLAGS[i]}/{s.value}": n
         for (i, k), (how, n) in sorted(fit.surge_origin.items())
-        for s in [list(DayState)[k]]
+        for s in [STATE_AT[k]]
         if how == "fitted"
     }
     return {
@@ -198,7 +198,7 @@ def _recent(c: Correction | None) -> dict[str, Any] | None:
     """The recent correction inside a plaque's factors (recent.py): its factor, days and state read."""
     if c is None:
         return None
-    state = None if c.state is None else list(DayState)[c.state].value
+    state = None if c.state is None else STATE_AT[c.state].value
     return {"factor": round(float(np.exp(c.log)), 3), "days": c.days, "state": state}
 
 
