@@ -14,7 +14,7 @@ from capacity.calendar import SchoolCalendar
 from capacity.common.timegrid import BASE_STEP_S, day_grid, local_hours
 from capacity.planning.budget import month_budget_levels
 from capacity.planning.demand import default_rates
-from capacity.planning.nowcast import DEFAULT_MOST, MIN_FORECAST, STEP, WINDOW_H, morning, tick_too_slow
+from capacity.planning.nowcast import DEFAULT_MOST, MIN_FORECAST, STEP, WINDOW_H, in_window, morning, tick_too_slow
 from capacity.planning.plans import plan_plaques
 from capacity.policy.bundle import load_policies
 
@@ -112,5 +112,5 @@ def test_the_9_to_12_window_is_read_on_the_clock_on_dst_days() -> None:
     for day, slots in ((date(2021, 3, 28), 276), (date(2021, 10, 31), 300), (date(2021, 4, 6), 288)):
         hours = local_hours(day_grid(day, BASE_STEP_S).starts)
         assert hours.size == slots
-        assert int(((hours >= 9) & (hours < 12)).sum()) == 36
+        assert int(in_window(hours).sum()) == 36
         assert hours[0] == 0.0 and hours[-1] == 23 + 55 / 60
