@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from capacity.calendar import SchoolCalendar  # noqa: E402
-from capacity.common.timegrid import BASE_STEP_S  # noqa: E402
+from capacity.common.timegrid import BASE_STEP_S, local_hours  # noqa: E402
 from capacity.learning.generators import EXPECTATIONS, GENERATORS  # noqa: E402
 from capacity.planning.budget import month_budget_levels  # noqa: E402
 from capacity.planning.demand import UsageRates  # noqa: E402
@@ -146,7 +146,7 @@ class Replay:
         days: list[date] = []
         for plan in model_plans(FIRST, LAST + timedelta(days=1), policies, calendar, rates, plaques):
             starts = plan.plaques[0].forecast.grid.starts
-            hours.extend(s.hour + s.minute / 60 for s in starts)
+            hours.extend(local_hours(starts).tolist())
             days.extend(s.date() for s in starts)
             parts = [cp.replicas for pp in plan.plaques for cp in pp.components]
             for i, x in enumerate(parts):
@@ -229,7 +229,7 @@ class Replay:
                     scaled = without_band(scaled)
                 planned = plan_plaques(d, BASE_STEP_S, self.policies, self.calendar, scaled, levels[month], [plaque])
                 pp = next(iter(planned))
-                day_hours = np.array([s.hour + s.minute / 60 for s in pp.forecast.grid.starts])
+                day_hours = local_hours(pp.forecast.grid.starts)
                 later = np.flatnonzero(day_hours >= from_h)[: rest.size]
                 units = [i for i, u in enumerate(self.base.units) if u.row == row]
                 for i, cp in zip(units, pp.components, strict=True):
